@@ -49,9 +49,21 @@ def approx(x):
 
 def test_perfect_prediction():
     g = gold_doc()
-    r = score([g], [gold_doc()], events=False)
+    r = score([g], [gold_doc()])
+    assert set(r["headline"]) == {"span_f1_strict", "char_span_f1", "relation_f1", "trigger_cls_f1",
+                                  "argument_cls_f1", "event_micro_f1"}
     for name, value in r["headline"].items():
         assert value == 1.0, name
+    assert r["events"]["records"]["tp"] == 1
+    assert r["events"]["fields"]["times"]["tp"] == 1
+
+
+def test_events_from_documents_missing_argument():
+    p = gold_doc()
+    p.relations = [r for r in p.relations if r.label != "place"]
+    ev = score([gold_doc()], [p])["events"]
+    assert ev["fields"]["locations"]["fn"] == 1 and ev["fields"]["locations"]["tp"] == 0
+    assert (ev["micro"]["tp"], ev["micro"]["fp"], ev["micro"]["fn"]) == (3, 0, 1)
 
 
 def test_partial_overlap_wrong_label_duplicate():

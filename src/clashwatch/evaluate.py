@@ -192,7 +192,8 @@ def score_arguments(pairs: list[tuple[Document, Document]]) -> dict:
 
 
 def _norm_text(text: str) -> str:
-    return " ".join(re.findall(r"\w+", str(text).lower()))
+    words = re.findall(r"\w+", str(text).casefold())
+    return " ".join(words[1:] if words[:1] == ["the"] else words)
 
 
 def field_items(record: dict, name: str) -> list:
@@ -205,7 +206,7 @@ def field_items(record: dict, name: str) -> list:
                 value = v.get("value")
                 items.append(value if value is not None else _norm_text(v.get("text", "")))
             elif name == "times":
-                items.append(v.get("value") or v.get("date") or v.get("normalized") or _norm_text(v.get("text", "")))
+                items.append(v.get("iso") or _norm_text(v.get("text", "")))
             else:
                 items.append(_norm_text(v.get("text") or v.get("name") or v.get("value") or ""))
         else:
@@ -219,7 +220,8 @@ def _shared(a: dict, b: dict) -> int:
 
 def _evidence(record: dict) -> set[tuple[int, int]]:
     spans = set()
-    for e in record.get("evidence") or []:
+    evidence = record.get("evidence") or []
+    for e in evidence.get("spans", []) if isinstance(evidence, dict) else evidence:
         if isinstance(e, dict) and "start" in e:
             spans.add((int(e["start"]), int(e["end"])))
         elif isinstance(e, (list, tuple)) and len(e) >= 2:
