@@ -1,0 +1,238 @@
+"""Writers for extraction results: JSON (one list), JSONL (one extraction per line) and an ACLED-style
+CSV (one row per event). Every writer streams: each record goes out in a single write + flush, so an
+interrupted run leaves at most one partial line, which `drop_partial_line` removes before a resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from .events import acled_fatalities
+
+FORMATS = ("json", "jsonl", "acled")
+ACLED_COLUMNS = ("event_date", "event_type", "sub_event_type", "actor1", "actor2", "assoc_actors", "mediators",
+                 "location", "fatalities", "notes", "source")
+ACLED_TYPES = {"armed_clash": ("Battles", "Armed clash"), "ceasefire": ("Strategic developments", "Agreement")}
+
+
+def as_record(extraction) -> dict:
+    """An extraction as a plain dict (`Extraction.to_dict()`, or a dict already)."""
+    return extraction if isinstance(extraction, dict) else extraction.to_dict()
+
+
+def _event_date(event: dict) -> str:
+    dates = sorted(t["iso"] for t in event.get("times") or [] if isinstance(t, dict) and t.get("iso"))
+    full = [d for d in dates if len(d) == 10]
+    return (full or dates or [""])[0]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def acled_rows(record: dict) -> list[dict]:
+    """ACLED columns for each event of one extraction record. `fatalities` follows
+    `events.acled_fatalities` (0 where no KILLED figure is given, as ACLED codes it)."""
+    rows = []
+    for event in record.get("events") or []:
+        event_type, sub_event_type = ACLED_TYPES.get(event.get("event_type"), ("", ""))
+        actors = list(event.get("actors") or [])
+        evidence = event.get("evidence") or {}
+        rows.append({
+            "event_date": _event_date(event),
+            "event_type": event_type,
+            "sub_event_type": sub_event_type,
+            "actor1": actors[0] if actors else "",
+            "actor2": actors[1] if len(actors) > 1 else "",
+            "assoc_actors": "; ".join(actors[2:]),
+            "mediators": "; ".join(event.get("mediators") or []),
+            "location": "; ".join(event.get("locations") or []),
+            "fatalities": acled_fatalities(event) or 0,
+            "notes": evidence.get("sentence", "") if isinstance(evidence, dict) else "",
+            "source": event.get("doc_id") or record.get("doc_id", ""),
+        })
+    # one CSV record = one line, so resume can cut a partial record at a line boundary
+    return [{k: _one_line(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+
+
+# ---------------------------------------------------------------- streaming writers
+
+
+class JsonlWriter:
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def write(self, extraction) -> None:
+        self.stream.write(json.dumps(as_record(extraction), ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        pass
+
+
+class JsonArrayWriter:
+    """A JSON list written item by item (valid JSON once `finish` has run)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream, self.count = stream, 0
+
+    def write(self, extraction) -> None:
+        item = json.dumps(as_record(extraction), ensure_ascii=False, indent=1)
+        self.stream.write(("[\n" if self.count == 0 else ",\n") + item)
+        self.stream.flush()
+        self.count += 1
+
+    def finish(self) -> None:
+        self.stream.write("[]\n" if self.count == 0 else "\n]\n")
+        self.stream.flush()
+
+
+class AcledWriter:
+    def __init__(self, stream: IO[str], *, header: bool = True):
+        self.stream, self.header = stream, header
+
+    def write(self, extraction) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS, lineterminator="\n")
+        if self.header:
+            writer.writeheader()
+            self.header = False
+        writer.writerows(acled_rows(as_record(extraction)))
+        if buffer.getvalue():
+            self.stream.write(buffer.getvalue())
+            self.stream.flush()
+
+    def finish(self) -> None:
+        if self.header:  # no record at all: still a valid CSV with its header
+            self.stream.write(",".join(ACLED_COLUMNS) + "\n")
+            self.stream.flush()
+
+
+def make_writer(fmt: str, stream: IO[str], *, header: bool = True):
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        return JsonArrayWriter(stream)
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    return AcledWriter(stream, header=header)
+
+
+class OutputFile:
+    """A writer on a file (or stdout for None). json goes to a temp file renamed into place when the run
+    finishes; jsonl and acled append in place (resume keeps what is already there)."""
+
+    def __init__(self, fmt: str, path: str | Path | None):
+        self.fmt, self.path, self.tmp = fmt, Path(path) if path else None, None
+        if self.path is None:
+            self.stream, header = sys.stdout, True
+        elif fmt == "json":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            self.stream, header = os.fdopen(fd, "w", encoding="utf-8"), True
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            drop_partial_line(self.path)
+            header = not self.path.exists() or self.path.stat().st_size == 0
+            self.stream = open(self.path, "a", encoding="utf-8", newline="")
+        self.writer = make_writer(fmt, self.stream, header=header)
+
+    def write(self, extraction) -> None:
+        self.writer.write(extraction)
+
+    def close(self, *, completed: bool = True) -> None:
+        """Finish the output; an interrupted json run removes its temp file (jsonl/acled keep every
+        complete record, for resume)."""
+        if self.fmt != "json" or completed:
+            self.writer.finish()
+        if self.stream is sys.stdout:
+            return
+        self.stream.close()
+        if self.tmp:
+            if completed:
+                os.replace(self.tmp, self.path)
+            else:
+                Path(self.tmp).unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(completed=exc_type is None)
+
+
+def write_json(path: str | Path, extractions: Iterable) -> None:
+    with OutputFile("json", path) as out:
+        for e in extractions:
+            out.write(e)
+
+
+def write_jsonl(path: str | Path, extractions: Iterable) -> None:
+    """Append extractions to a JSONL file, one line each."""
+    with OutputFile("jsonl", path) as out:
+        for e in extractions:
+            out.write(e)
+
+
+def write_acled(path: str | Path, extractions: Iterable) -> None:
+    """Append the events of extractions to an ACLED-style CSV (header written once)."""
+    with OutputFile("acled", path) as out:
+        for e in extractions:
+            out.write(e)
+
+
+# ---------------------------------------------------------------- resume
+
+
+def drop_partial_line(path: str | Path) -> bool:
+    """Cut a trailing line without its newline (a record an interrupted run left half-written).
+    Returns True when something was cut."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return False
+        data_end = f.seek(0, os.SEEK_END)
+        # scan back for the last newline in blocks, so a large file is never read whole
+        position, keep = data_end, 0
+        while position > 0:
+            step = min(65536, position)
+            position -= step
+            f.seek(position)
+            block = f.read(step)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = position + cut + 1
+                break
+        f.truncate(keep)
+    return True
+
+
+def completed_doc_ids(path: str | Path, fmt: str) -> set[str]:
+    """doc_ids already in a jsonl or acled output (after `drop_partial_line`)."""
+    path = Path(path)
+    if not path.exists():
+        return set()
+    done = set()
+    with open(path, encoding="utf-8", newline="") as f:
+        if fmt == "jsonl":
+            for line in f:
+                if line.strip():
+                    try:
+                        done.add(str(json.loads(line)["doc_id"]))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # not a record of ours: leave it, it does not mark a document done
+        elif fmt == "acled":
+            done = {row["source"] for row in csv.DictReader(f) if row.get("source")}
+        else:
+            raise ValueError(f"resume works with jsonl and acled outputs, not {fmt!r}")
+    return done
