@@ -48,6 +48,13 @@ def cmd_annotations_stats(args) -> int:
     return 0
 
 
+def cmd_annotations_convert_re3d(args) -> int:
+    from ..re3d import convert_re3d
+
+    print(json.dumps(convert_re3d(args.src, args.out), indent=1))
+    return 0
+
+
 def add_parser(verbs) -> None:
     annotations = verbs.add_parser("annotations", help="check and build gold annotation files")
     sub = annotations.add_subparsers(dest="action", required=True)
@@ -64,3 +71,7 @@ def add_parser(verbs) -> None:
     p = sub.add_parser("stats", help="span and relation counts per label")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_annotations_stats)
+    p = sub.add_parser("convert-re3d", help="convert re3d (entities) into span-only training data with its licences")
+    p.add_argument("--src", required=True, help="folder of re3d source folders (documents.json, entities.json, LICENSE)")
+    p.add_argument("--out", required=True, help="output folder: re3d.json, README.md, <source>/LICENSE, ATTRIBUTION")
+    p.set_defaults(func=cmd_annotations_convert_re3d)
