@@ -1,0 +1,42 @@
+"""`clashwatch evaluate` (model + baseline report) and `clashwatch crossval` (leave one document out)."""
+
+from __future__ import annotations
+
+
+def cmd_evaluate(args) -> int:
+    from ..report import evaluate
+
+    out = evaluate(args.gold, args.model, args.out, crossval_path=args.crossval)
+    print(f"report: {out / 'report.html'} (also report.md, metrics.json)")
+    return 0
+
+
+def cmd_crossval(args) -> int:
+    from ..crossval import crossval
+
+    out = crossval(args.config, variants=args.variants, out_dir=args.out, gold_path=args.gold,
+                   curve=not args.no_curve, curve_variant=args.curve_variant)
+    print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
+    return 0
+
+
+def add_parser(verbs) -> None:
+    from ..crossval import VARIANTS
+    from ..report import CROSSVAL_METRICS
+
+    p = verbs.add_parser("evaluate", help="score a model and the baseline on a gold file; write a report")
+    p.add_argument("--gold", required=True, help="Label Studio JSON export (validated first)")
+    p.add_argument("--model", help="model folder (models/NAME); without it only the baseline is scored")
+    p.add_argument("--out", help="report folder (default eval/reports/NAME)")
+    p.add_argument("--crossval", default=str(CROSSVAL_METRICS),
+                   help="crossval metrics.json merged into the report when it exists")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = verbs.add_parser("crossval", help="leave-one-document-out over the gold, variants and learning curve")
+    p.add_argument("--config", required=True, help="training config (use a fast one)")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, help=f"default: all of {' '.join(VARIANTS)}")
+    p.add_argument("--gold", help="gold export to cross-validate (default: the config's gold sources)")
+    p.add_argument("--out", help="output folder (default eval/reports/crossval)")
+    p.add_argument("--no-curve", action="store_true", help="skip the learning curve")
+    p.add_argument("--curve-variant", choices=VARIANTS, help="variant of the learning curve (default: the first)")
+    p.set_defaults(func=cmd_crossval)
