@@ -57,6 +57,8 @@ SATURDAY = date(2021, 5, 1)
         ("today", "2021-05-01"),
         ("yesterday", "2021-04-30"),
         ("April 2021", "2021-04"),
+        ("2022", "2022"),
+        ("the night of 12 September", "2021-09-12"),
         ("dawn", None),
         ("the evening", None),
         ("overnight", None),
@@ -200,10 +202,13 @@ def test_population():
         ([("eleven Kyrgyz nationals", ["Kyrgyz ministry"]), ("two Tajik nationals", ["Tajik officials"])], 13),
         # the same population from two reporters -> the lowest, plus the other side
         ([("eleven Kyrgyz nationals", ["A"]), ("two Tajik nationals", ["A"]), ("ten Kyrgyz nationals", ["B"])], 12),
-        # a reporter's breakdown (11) against another's total (20) -> the lowest tally
-        ([("six soldiers", ["A"]), ("five civilians", ["A"]), ("at least 20 people", ["B"])], 11),
-        # a reporter's own total outranks its partial breakdown
+        # a total is never below the sum of its disjoint parts
+        ([("six soldiers", ["A"]), ("five civilians", ["A"]), ("four Valdorian servicemen", ["B"]),
+          ("at least 11 people", [])], 15),
+        # a total above its known parts stands
         ([("14 people", ["B"]), ("two border guards", ["B"]), ("at least 20 people", ["A"])], 14),
+        # figures without a value are ignored
+        ([("many dead", [])], None),
     ],
 )
 def test_acled_fatalities(figures, expected):

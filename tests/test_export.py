@@ -54,7 +54,7 @@ def test_acled_rows():
     assert clash == {
         "event_date": "2021-04-28", "event_type": "Battles", "sub_event_type": "Armed clash",
         "actor1": "Kyrgyz border guards", "actor2": "Tajik troops", "assoc_actors": "Tajik police",
-        "mediators": "", "location": "Batken; Leilik district", "fatalities": 11,
+        "mediators": "", "location": "Batken; Leilik district", "fatalities": 20,
         "notes": "Clashes erupted on Wednesday.", "source": "a",
     }
     assert (ceasefire["event_type"], ceasefire["sub_event_type"]) == ("Strategic developments", "Agreement")

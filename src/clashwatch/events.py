@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 from .corpus import sentence_bounds
-from .schema import EVENT_TYPES, FIGURE_LABELS, ROLE_LABELS, TRIGGER_LABELS, Document, Span
+from .schema import EVENT_TYPES, ROLE_LABELS, TRIGGER_LABELS, Document, Span
 
 # ---------------------------------------------------------------- figures
 
@@ -191,12 +191,15 @@ def _dateparser_date(text: str) -> str | None:
 
 
 def normalize_time(text: str, published: date | None = None) -> str | None:
-    """An ISO date (or "YYYY-MM" for a month) for a TIME span, or None when it cannot be resolved."""
+    """An ISO date (or "YYYY-MM" for a month, "YYYY" for a year) for a TIME span, or None when it cannot
+    be resolved."""
     lowered = " ".join(text.lower().split())
     if found := _explicit_date(lowered, published):
         return found
     if m := _MONTH_YEAR.search(lowered):
         return f"{int(m.group(2)):04d}-{_MONTHS[m.group(1)]:02d}"
+    if m := re.fullmatch(r"(?:(?:early|mid|late)[ -])?((?:19|20)\d\d)", lowered):
+        return m.group(1)  # year precision
     if published is not None:
         for phrase, offset in _RELATIVE_DAYS.items():
             if re.search(rf"\b{phrase}\b", lowered):
@@ -384,38 +387,31 @@ def population(text: str) -> frozenset[str]:
 
 
 def acled_fatalities(event: Event | dict) -> int | None:
-    """ACLED `fatalities` from the KILLED figures of an event (spec: the lowest of figures that count the
-    same population, the sum of figures for disjoint sides). The heuristic:
+    """ACLED `fatalities` from the KILLED figures of an event (spec: the lowest of the figures that count
+    the same population, the sum of the figures for disjoint sides). The heuristic:
 
-    1. A figure's population is its head words (`population`); no specific head word = a total.
-    2. Figures of the same population are competing tallies (a repeat, a revision, another reporter's
-       count): the lowest wins.
-    3. With no total anywhere, different populations are disjoint sides ("six soldiers" + "five
-       civilians", "two Tajik nationals" + "eleven Kyrgyz nationals"): sum the per-population minima.
-    4. With a total, each reporter (its reported_by set; unattributed figures form one reporter) has a
-       tally: its lowest total if it gave one, else the sum of its own breakdown; reporters' tallies
-       are competing counts of the same dead, so the lowest tally wins.
+    1. A figure's population is its head words (`population`): "six soldiers" counts soldiers, "two
+       Tajik nationals" Tajik nationals; a figure with no specific head word ("49 people", "dozens
+       dead") is a total: it counts everyone.
+    2. Figures of one population are competing tallies (a repeat, a revision, another reporter's
+       count), whoever reports them: the lowest wins. So all totals compete with each other.
+    3. Different populations are disjoint sides ("six soldiers" + "five civilians", "eleven Kyrgyz
+       nationals" + "two Tajik nationals", each side reporting its own dead): their tallies add up.
+    4. A total cannot be below the sum of its disjoint parts, so the result is the larger of the lowest
+       total and the sum of the parts (a reporter's "14 people" beside "two border guards" stays 14).
+
+    Limits: nested groups ("soldiers", "Kyrgyz soldiers") count as disjoint; totals with no head word
+    that each side gives for its own dead ("39 people", "10 people") count as competing.
     """
-    killed = event.killed if isinstance(event, Event) else event.get("killed", [])
+    killed = event.killed if isinstance(event, Event) else event.get("killed") or []
     figures = [asdict(f) if isinstance(f, FigureRecord) else f for f in killed]
-    figures = [f for f in figures if f.get("value") is not None]
-    if not figures:
-        return None
-
-    def breakdown_sum(items: list[dict]) -> int:
-        lowest: dict[frozenset, int] = {}
-        for f in items:
-            pop = population(f["text"])
-            lowest[pop] = min(lowest.get(pop, f["value"]), f["value"])
-        return sum(lowest.values())
-
-    if all(population(f["text"]) for f in figures):
-        return breakdown_sum(figures)
-    by_reporter: dict[frozenset, list[dict]] = {}
+    lowest: dict[frozenset[str], int] = {}
     for f in figures:
-        by_reporter.setdefault(frozenset(normalized_text(r) for r in f.get("reported_by") or []), []).append(f)
-    tallies = []
-    for items in by_reporter.values():
-        totals = [f["value"] for f in items if not population(f["text"])]
-        tallies.append(min(totals) if totals else breakdown_sum(items))
-    return min(tallies)
+        if f.get("value") is not None:
+            group = population(f.get("text", ""))
+            lowest[group] = min(lowest.get(group, f["value"]), f["value"])
+    if not lowest:
+        return None
+    total = lowest.pop(frozenset(), None)
+    parts = sum(lowest.values())
+    return parts if total is None else max(total, parts)
