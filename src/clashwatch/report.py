@@ -54,9 +54,18 @@ def model_card(model_dir: Path) -> dict:
         card["augment"] = (config.get("augment") or {}).get("enabled")
     if training_path.exists():
         training = json.loads(training_path.read_text(encoding="utf-8"))
-        for key in ("base_model", "commit", "git_commit", "data_hashes", "data", "started", "finished",
-                    "train_seconds", "times", "spec_version"):
-            if key in training and training[key] is not None:
+        card["base_model"] = training.get("base_model") or card.get("base_model")
+        if training.get("base_model_resolved"):
+            card["base_model_resolved"] = training["base_model_resolved"]
+        card["commit"] = training.get("git_commit") or training.get("commit")
+        data = training.get("data") or {}
+        hashes = {s.get("path"): s.get("sha256") for s in data.get("sources") or [] if isinstance(s, dict)}
+        if isinstance(data.get("intermediate"), dict):
+            hashes[data["intermediate"].get("path")] = data["intermediate"].get("sha256")
+        card["data_hashes"] = hashes
+        card["training_documents"] = data.get("documents")
+        for key in ("spec_version", "started", "finished", "seconds", "train_seconds"):
+            if training.get(key) is not None:
                 card[key] = training[key]
     return card
 
