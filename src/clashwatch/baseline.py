@@ -61,7 +61,7 @@ ACTOR_RES = [
                rf"(?:\s+{_CAP}){{1,3}}"),
     re.compile(r"\b(?:Collective Security Treaty Organization(?: \(CSTO\))?|CSTO|United Nations|UN|OSCE|"
                r"Taliban|Kremlin|Bishkek|Dushanbe)\b"),
-    re.compile(r"\b(?:Kyrgyzstan|Tajikistan|Uzbekistan|Russia|Armenia|Azerbaijan|Afghanistan|Iran|China)\b"
+    re.compile(r"(?<!\bin )(?<!\bof )\b(?:Kyrgyzstan|Tajikistan|Uzbekistan|Russia|Armenia|Azerbaijan|Afghanistan|Iran|China)\b"
                r"(?![’']s\s+(?:southern|northern|eastern|western)?\s*\w+\s+(?:province|region|district))"),
 ]
 LOCATION_RES = [
