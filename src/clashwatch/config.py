@@ -78,6 +78,7 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     max_grad_norm: float = Field(1.0, gt=0)
+    freeze_embeddings: bool = Field(False, description="keep the input embeddings fixed (faster on CPU, less overfit)")
     o_weight: float = Field(0.3, gt=0, le=1, description="loss weight of the O class (the rest get 1)")
     none_weight: float = Field(0.5, gt=0, le=1, description="loss weight of the relation `none` class")
     relation_weight: float = Field(1.0, ge=0, description="relation loss weight in the joint loss")

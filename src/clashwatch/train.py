@@ -215,9 +215,11 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
         return DataLoader(ds, batch_size=tc.batch_size, shuffle=True, generator=g,
                           collate_fn=lambda rows: collate(rows, pad_id))
 
+    if tc.freeze_embeddings:
+        model.tagger.get_input_embeddings().weight.requires_grad_(False)
     encoder_ids = {id(p) for p in model.tagger.base_model.parameters()}
     groups = [
-        {"params": [p for p in model.parameters() if id(p) in encoder_ids], "lr": tc.lr},
+        {"params": [p for p in model.parameters() if id(p) in encoder_ids and p.requires_grad], "lr": tc.lr},
         {"params": [p for p in model.parameters() if id(p) not in encoder_ids], "lr": tc.head_lr or tc.lr},
     ]
     history, global_step = [], 0

@@ -1,0 +1,75 @@
+"""The predict API on the tiny model: shapes, confidences, batching, bad input, long texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from clashwatch.predict import BatchItemError, Extraction, Extractor
+from clashwatch.schema import ModelNotFoundError
+
+pytestmark = pytest.mark.slow
+
+
+def test_missing_model_says_how_to_train(tmp_path, monkeypatch):
+    with pytest.raises(ModelNotFoundError, match="clashwatch train --config train/default.yaml"):
+        Extractor.load(tmp_path / "nothing")
+    monkeypatch.setenv("CLASHWATCH_MODEL", str(tmp_path / "nothing"))
+    with pytest.raises(ModelNotFoundError):
+        Extractor.load()
+
+
+def test_extract_gives_scored_spans_and_relations(tiny_extractor, fixture_doc):
+    ex = tiny_extractor.extract(fixture_doc.text, doc_id="a")
+    assert isinstance(ex, Extraction) and ex.doc_id == "a" and ex.text == fixture_doc.text
+    assert ex.spans and ex.relations
+    ids = {s.id for s in ex.spans}
+    for s in ex.spans:
+        assert ex.text[s.start : s.end] == s.text and 0 < s.score <= 1
+    for r in ex.relations:
+        assert r.head in ids and r.tail in ids and 0 < r.score <= 1
+    d = ex.to_dict()
+    assert set(d) >= {"doc_id", "text", "spans", "relations", "events"}
+    task = ex.to_label_studio()
+    assert task["predictions"][0]["result"]
+    assert ex.to_document().spans == ex.spans
+
+
+def test_bad_and_empty_input(tiny_extractor):
+    with pytest.raises(TypeError):
+        tiny_extractor.extract(b"bytes")
+    for text in ("", "   \n"):
+        ex = tiny_extractor.extract(text)
+        assert ex.spans == [] and ex.relations == [] and ex.events == []
+
+
+def test_batch_matches_single_and_isolates_errors(tiny_extractor, fixture_doc):
+    texts = [fixture_doc.text[:800], None, "", fixture_doc.text]
+    out = list(tiny_extractor.extract_batch(texts, batch_size=3, doc_ids=["a", "b", "c", "d"]))
+    assert isinstance(out[1], BatchItemError) and out[1].doc_id == "b"
+    assert [o.doc_id for o in out if not isinstance(o, BatchItemError)] == ["a", "c", "d"]
+    single = tiny_extractor.extract(fixture_doc.text)
+    assert [(s.start, s.end, s.label) for s in out[3].spans] == [(s.start, s.end, s.label) for s in single.spans]
+
+
+def test_long_text_is_windowed_not_truncated(tiny_extractor, fixture_doc):
+    """200,000 characters through a one-layer stand-in encoder (same code path, a fraction of the time)."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    from clashwatch.data import ID2LABEL
+    from clashwatch.modeling import JointModel, RelationHead
+
+    config = BertConfig(vocab_size=tiny_extractor.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, id2label=dict(ID2LABEL))
+    model = JointModel(BertForTokenClassification(config), RelationHead(32, 8, 16))
+    extractor = Extractor(model, tiny_extractor.tokenizer, max_length=128, stride=32)
+    seen = []
+    encode = model.encode
+    model.encode = lambda ids, mask: seen.append(int(mask.sum()) - 2 * mask.size(0)) or encode(ids, mask)
+    text = (fixture_doc.text + "\n") * 57
+    assert len(text) > 200_000
+    ex = extractor.extract(text)
+    assert ex.text == text and all(text[s.start : s.end] == s.text for s in ex.spans)
+    assert max(mask for mask in seen) <= 16 * 128  # bounded batches
+    from clashwatch.data import tokenize_document
+
+    assert sum(seen) >= len(tokenize_document(text, extractor.tokenizer)) > 30_000  # every token read

@@ -1,0 +1,74 @@
+"""The tiny config overfits one article: the tagger recovers >= 90% of its gold spans and the relation
+model >= 90% of its gold relations given gold spans; an untrained model does not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clashwatch.data import tokenize_document
+from clashwatch.train import evaluate
+
+pytestmark = pytest.mark.slow
+
+
+def _recall(extractor, doc):
+    return evaluate(extractor, [doc])
+
+
+def test_tiny_model_overfits_one_article(tiny_extractor, fixture_doc):
+    metrics = _recall(tiny_extractor, fixture_doc)
+    assert metrics["spans"]["recall"] >= 0.9, metrics["spans"]
+    assert metrics["relations_given_gold_spans"]["recall"] >= 0.9, metrics["relations_given_gold_spans"]
+
+
+def test_untrained_model_fails_the_same_check(tiny_config, fixture_doc):
+    import torch
+
+    from clashwatch.modeling import JointModel, RelationHead, load_tagger_for_training, resolve_base_model
+    from clashwatch.predict import Extractor
+
+    torch.manual_seed(0)
+    tagger, tokenizer = load_tagger_for_training(resolve_base_model(tiny_config.base_model))
+    model = JointModel(tagger, RelationHead(tagger.config.hidden_size))
+    extractor = Extractor(model, tokenizer, max_length=128, stride=32)
+    metrics = _recall(extractor, fixture_doc)
+    assert metrics["spans"]["recall"] < 0.9 or metrics["relations_given_gold_spans"]["recall"] < 0.9
+
+
+def test_model_folder_layout(tiny_model):
+    from transformers import AutoConfig
+
+    for name in ("tagger/config.json", "tagger/tokenizer.json", "relation_head.safetensors", "relation_config.json",
+                 "config.yaml", "training.json", "README.md", "train_log.jsonl"):
+        assert (tiny_model / name).exists(), name
+    config = AutoConfig.from_pretrained(tiny_model / "tagger", local_files_only=True)
+    assert config.id2label[0] == "O" and len(config.id2label) == 19
+    info = json.loads((tiny_model / "training.json").read_text())
+    assert info["data"]["sources"][0]["sha256"] and "git_commit" in info
+    assert info["metrics"]["final"]["spans"]["f1"] > 0
+    steps = [json.loads(line) for line in (tiny_model / "train_log.jsonl").read_text().splitlines()]
+    assert any("loss" in s for s in steps) and any("epoch_end" in s for s in steps)
+
+
+def test_stock_pipeline_reads_the_tagger(tiny_model):
+    from transformers import pipeline
+
+    tagger = pipeline("token-classification", model=str(tiny_model / "tagger"), device="cpu")
+    assert isinstance(tagger("Tajik troops opened fire on Saturday."), list)
+
+
+def test_training_is_deterministic(tmp_path, tiny_config, fixture_doc):
+    import torch
+    from safetensors.torch import load_file
+
+    from clashwatch.config import load_config
+    from clashwatch.train import train
+
+    short = tiny_config.model_copy(update={"training": tiny_config.training.model_copy(update={"epochs": 1})})
+    a = train(short, tmp_path / "a", docs=[fixture_doc])
+    b = train(short, tmp_path / "b", docs=[fixture_doc])
+    wa, wb = load_file(str(a / "relation_head.safetensors")), load_file(str(b / "relation_head.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert load_config(a / "config.yaml").training.epochs == 1  # the config used, loadable again
