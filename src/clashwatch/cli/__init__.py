@@ -9,7 +9,7 @@ import sys
 from ..schema import ClashwatchError
 
 # one module per verb group, each with add_parser(verbs); heavy imports stay inside the commands
-COMMAND_GROUPS = ["annotations", "extract", "train", "evaluate"]
+COMMAND_GROUPS = ["annotations", "annotate", "extract", "train", "evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
