@@ -113,17 +113,8 @@ def test_variant_configs_are_overrides():
         cv.variant_config(base, "nope")
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    """A model trained with train/tiny.yaml (until tests/conftest.py offers a shared one)."""
-    from clashwatch.config import load_config
-    from clashwatch.train import train
-
-    return train(load_config(ROOT / "train" / "tiny.yaml"), tmp_path_factory.mktemp("tiny") / "model")
-
-
 @pytest.mark.slow
-def test_report_from_a_tiny_model(tiny_model, tmp_path):
+def test_report_from_a_tiny_model(tiny_model, tmp_path):  # tiny_model: the session fixture of conftest.py
     out = evaluate(GOLD, tiny_model, tmp_path / "r", crossval_path=None)
     metrics = check_report(out, [Path(tiny_model).name, "baseline"])
     card = metrics["model_card"]
