@@ -27,7 +27,8 @@ from .data import (
     span_token_range,
     tokenize_document,
 )
-from .schema import ClashwatchError, Document, ModelNotFoundError, Relation, Span
+from .runtime import RUNTIMES, OnnxJointModel
+from .schema import ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
 TRAIN_HINT = "clashwatch train --config train/default.yaml --out models/default"
@@ -91,8 +92,10 @@ class Extractor:
         self.timings = {"tagger_s": 0.0, "relation_s": 0.0}
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, device: str | None = None) -> "Extractor":
-        """Load `path`, else `$CLASHWATCH_MODEL`, else `models/default` of the repository (no network)."""
+    def load(cls, path: str | Path | None = None, *, device: str | None = None, runtime: str = "torch",
+             quantize: bool = False, threads: int | None = None) -> "Extractor":
+        """Load `path`, else `$CLASHWATCH_MODEL`, else `models/default` of the repository (no network).
+        runtime="onnx": the encoder under ONNX Runtime on CPU (`runtime.py`), int8 with `quantize`."""
         import yaml
 
         from .modeling import load_model
@@ -101,7 +104,12 @@ class Extractor:
         if not path.is_dir():
             raise ModelNotFoundError(f"no trained model at {path}; `{TRAIN_HINT}` trains it")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if runtime not in RUNTIMES or quantize and runtime != "onnx":
+            raise ConfigError(f"runtime must be one of {RUNTIMES} (quantize needs onnx), got {runtime!r}")
+        device = "cpu" if runtime == "onnx" else device
         model, tokenizer = load_model(path, device)
+        if runtime == "onnx":
+            model = OnnxJointModel.from_joint(model, path, quantize=quantize, threads=threads)
         max_length, stride = 256, 64
         if (path / "config.yaml").exists():
             data = (yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}).get("data") or {}

@@ -180,7 +180,8 @@ def cmd_extract(args) -> int:
     published = args.published
     if args.out and args.format == "json" and Path(args.out).exists():
         print(f"clashwatch extract: {args.out} will be replaced (only jsonl/acled outputs resume)", file=sys.stderr)
-    extractor = Extractor.load(args.model)
+    fast = {"runtime": args.runtime, "quantize": args.quantize} if args.runtime != "torch" or args.quantize else {}
+    extractor = Extractor.load(args.model, **fast)
     with OutputFile(args.format, args.out) as output:
         done = completed_doc_ids(args.out, args.format) if args.out and args.format != "json" else set()
         documents = iter_documents(args.paths, published=published, report=report)
@@ -216,5 +217,8 @@ def add_parser(verbs) -> None:
     p.add_argument("--out", default=None, help="output file (default: stdout); jsonl/acled outputs resume")
     p.add_argument("--batch-size", type=_positive, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
+                   help="onnx: the encoder under ONNX Runtime on CPU, exported into the model folder on first use")
+    p.add_argument("--quantize", action="store_true", help="with --runtime onnx: int8 dynamic quantisation")
     p.set_defaults(func=cmd_extract)
 
