@@ -31,6 +31,7 @@ class SourceConfig(_Strict):
     path: Path
     weight: float = Field(1.0, gt=0, description="loss weight of this source's windows")
     gold: bool = Field(True, description="replaced by train(docs=...) (cross-validation); false for synthetic data")
+    augment: bool = Field(True, description="augment this source's documents when augment.enabled")
 
 
 class IntermediateConfig(_Strict):

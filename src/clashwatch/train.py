@@ -45,6 +45,23 @@ def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> lis
     return out
 
 
+def _source_configs(config: TrainConfig, docs: list[Document] | None) -> list:
+    """The config entry behind each element of load_sources()'s result, in the same order."""
+    from .config import SourceConfig
+
+    out, replaced = [], False
+    for source in config.data.sources:
+        if source.gold and docs is not None:
+            if not replaced:
+                out.append(source)
+                replaced = True
+            continue
+        out.append(source)
+    if docs is not None and not replaced:
+        out.insert(0, SourceConfig(path="docs"))
+    return out
+
+
 def load_intermediate(config: TrainConfig) -> tuple[list[Document], dict] | None:
     stage = config.data.intermediate
     if stage is None:
@@ -193,8 +210,8 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
 
     # 2. data: sources with their weights, augmentation of the sources, windows
     train_docs, weights = [], []
-    for ds, weight, _ in sources:
-        extra = augment_documents(ds, config.augment, gazetteer) if config.augment.enabled else []
+    for (ds, weight, _), source in zip(sources, _source_configs(config, docs)):
+        extra = augment_documents(ds, config.augment, gazetteer) if config.augment.enabled and source.augment else []
         train_docs += ds + extra
         weights += [weight] * (len(ds) + len(extra))
     dataset = build_dataset(train_docs, tokenizer, dc.max_length, dc.stride, weights)
