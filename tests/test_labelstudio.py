@@ -176,3 +176,33 @@ def test_invalid_export_writes_nothing(server, client, tmp_path, breakage, rule)
     assert caught.value.item in (first["id"], "extra")
     assert json.loads(out.read_text(encoding="utf-8")) == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["gold.json"]
+
+
+@pytest.mark.labelstudio
+def test_serve_command_stops_its_server_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    if not LS_BIN.exists():
+        pytest.skip(f"{LS_BIN} missing: scripts/setup-venv.sh installs the Label Studio server")
+    command = "import sys; from clashwatch.cli import main; sys.exit(main())"
+    cli = subprocess.Popen([sys.executable, "-c", command, "annotate", "serve", "--data-dir", str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not lines or "Ctrl-C" not in lines[-1]:
+            line = cli.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        env = dict(x.split("=", 1) for x in lines[-2].split()[1:])
+        server_pid = int(lines[0].split("(pid ")[1].split(",")[0])
+        assert lsmod.connect(env["CLASHWATCH_LS_URL"], env["CLASHWATCH_LS_TOKEN"]).users.whoami().email == lsmod.DEFAULT_USERNAME
+    finally:
+        if cli.poll() is None:
+            cli.send_signal(signal.SIGINT)
+        code = cli.wait(60)
+    assert code == 0
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(server_pid, 0)
