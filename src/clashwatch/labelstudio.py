@@ -118,14 +118,15 @@ class Server:
     """A running local server; stop() (or leaving a `with` block) ends it."""
 
     url: str
-    token: str
+    token: str = field(repr=False)
     username: str
-    password: str
+    password: str = field(repr=False)
     pid: int
     port: int
     data_dir: Path
     log_path: Path
     process: subprocess.Popen = field(repr=False)
+    log_offset: int = field(default=0, repr=False)  # where this run's lines start in the appended log
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -146,9 +147,11 @@ class Server:
         self.stop()
 
 
-def _log_tail(path: Path, n: int = 3000) -> str:
+def _log_tail(server: Server, n: int = 3000) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")[-n:]
+        with open(server.log_path, "rb") as f:
+            f.seek(server.log_offset)
+            return f.read().decode("utf-8", errors="replace")[-n:]
     except OSError:
         return ""
 
@@ -173,6 +176,7 @@ def serve(port: int | None = None, data_dir: str | Path | None = None, *, userna
             data_dir.mkdir(parents=True, exist_ok=True)
     login = _login(data_dir, username, password, token)
     log_path = data_dir / "server.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0
     cmd = [str(ls_bin), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir), "--username", login["username"], "--password", login["password"],
            "--user-token", login["token"], "--enable-legacy-api-token"]
@@ -182,7 +186,7 @@ def serve(port: int | None = None, data_dir: str | Path | None = None, *, userna
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     server = Server(url, login["token"], login["username"], login["password"], process.pid, port, data_dir,
-                    log_path, process)
+                    log_path, process, offset)
     try:
         _wait_healthy(server, timeout)
     except BaseException:
@@ -195,18 +199,18 @@ def _wait_healthy(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not server.alive():
-            raise LabelStudioError(f"server exited with {server.process.returncode}:\n{_log_tail(server.log_path)}")
+            raise LabelStudioError(f"server exited with {server.process.returncode}:\n{_log_tail(server)}")
         try:
             with urllib.request.urlopen(f"{server.url}/health/", timeout=5) as r:
                 up = json.loads(r.read()).get("status") == "UP"
         except (OSError, ValueError):
             up = False
         if up:
-            if f"Starting development server at {server.url}" not in _log_tail(server.log_path, 10**6):
+            if f"Starting development server at {server.url}" not in _log_tail(server, 10**7):
                 raise LabelStudioError(f"something else answers on port {server.port}")
             return
         time.sleep(0.5)
-    raise LabelStudioError(f"server not healthy after {timeout:.0f} s:\n{_log_tail(server.log_path)}")
+    raise LabelStudioError(f"server not healthy after {timeout:.0f} s:\n{_log_tail(server)}")
 
 
 # ---------------------------------------------------------------- SDK calls
