@@ -88,6 +88,9 @@ def test_push_twice_and_gold_round_trip(server, client, tmp_path, capsys):
     assert f"0 task(s) created, {len(SEEDS)} already there" in capsys.readouterr().out
     project = lsmod.find_project(client, "seed texts")
     assert sorted(t["doc_id"] for t in lsmod.project_tasks(client, project.id)) == [p.name for p in SEEDS]
+    changed = CONFIG.read_text(encoding="utf-8").replace("Clash-event annotation", "Clash events")
+    lsmod.push(client, "seed texts", [], changed)  # a new config reaches the existing project
+    assert "Clash events" in client.projects.get(id=project.id).label_config
 
     gold = _gold_docs()
     first = lsmod.push(client, "gold", gold, with_annotations=True)
