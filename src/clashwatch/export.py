@@ -16,7 +16,7 @@ from typing import IO
 
 from .events import acled_fatalities
 
-FORMATS = ("json", "jsonl", "acled")
+FORMATS = ("json", "jsonl", "acled", "summary")
 ACLED_COLUMNS = ("event_date", "event_type", "sub_event_type", "actor1", "actor2", "assoc_actors", "mediators",
                  "location", "fatalities", "notes", "source")
 ACLED_TYPES = {"armed_clash": ("Battles", "Armed clash"), "ceasefire": ("Strategic developments", "Agreement")}
@@ -115,6 +115,49 @@ class AcledWriter:
             self.stream.flush()
 
 
+def _figure_line(figure: dict) -> str:
+    value = figure.get("value")
+    qualifier = figure.get("qualifier") or "exact"
+    by = ", ".join(figure.get("reported_by") or []) or "no named source"
+    normalised = f"{qualifier} {value}" if value is not None else "no number"
+    return f"{figure.get('text')} ({normalised}), by {by}"
+
+
+def summary_text(record: dict) -> str:
+    """A person-readable account of one extraction: each event with its arguments and evidence."""
+    events = record.get("events") or []
+    lines = [f"== {record.get('doc_id', '')}: {len(events)} event(s), {len(record.get('spans') or [])} spans, "
+             f"{len(record.get('relations') or [])} relations"]
+    for n, event in enumerate(events, 1):
+        times = [f"{t['text']}" + (f" = {t['iso']}" if t.get("iso") else "") for t in event.get("times") or []]
+        lines.append(f"{n}. {event.get('event_type')} (confidence {event.get('confidence', 0):.2f})")
+        rows = [("triggers", ", ".join(event.get("trigger_texts") or [])),
+                ("actors", "; ".join(event.get("actors") or [])),
+                ("mediators", "; ".join(event.get("mediators") or [])),
+                ("where", "; ".join(event.get("locations") or [])),
+                ("when", "; ".join(times)),
+                ("weapons", "; ".join(event.get("weapons") or []))]
+        rows += [(name, _figure_line(f)) for name in ("killed", "injured", "displaced") for f in event.get(name) or []]
+        if event.get("event_type") == "armed_clash":
+            rows.append(("ACLED fatalities", str(acled_fatalities(event) or 0)))
+        evidence = event.get("evidence") or {}
+        rows.append(("evidence", _one_line(evidence.get("sentence", "")) if isinstance(evidence, dict) else ""))
+        lines += [f"   {name:<17}{value}" for name, value in rows if value]
+    return "\n".join(lines) + "\n\n"
+
+
+class SummaryWriter:
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+
+    def write(self, extraction) -> None:
+        self.stream.write(summary_text(as_record(extraction)))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        pass
+
+
 def make_writer(fmt: str, stream: IO[str], *, header: bool = True):
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
@@ -122,6 +165,8 @@ def make_writer(fmt: str, stream: IO[str], *, header: bool = True):
         return JsonArrayWriter(stream)
     if fmt == "jsonl":
         return JsonlWriter(stream)
+    if fmt == "summary":
+        return SummaryWriter(stream)
     return AcledWriter(stream, header=header)
 
 

@@ -17,6 +17,7 @@ from datetime import date
 from itertools import groupby, islice
 from pathlib import Path
 
+from ..export import FORMATS
 from ..schema import ClashwatchError
 
 
@@ -183,7 +184,8 @@ def cmd_extract(args) -> int:
     fast = {"runtime": args.runtime, "quantize": args.quantize} if args.runtime != "torch" or args.quantize else {}
     extractor = Extractor.load(args.model, **fast)
     with OutputFile(args.format, args.out) as output:
-        done = completed_doc_ids(args.out, args.format) if args.out and args.format != "json" else set()
+        resumable = args.out and args.format in ("jsonl", "acled")
+        done = completed_doc_ids(args.out, args.format) if resumable else set()
         documents = iter_documents(args.paths, published=published, report=report)
         with tqdm(desc="extract", unit="doc", file=sys.stderr, disable=args.quiet) as progress:
             summary = run_extraction(extractor, documents, output, batch_size=args.batch_size, skip_ids=done,
@@ -213,7 +215,8 @@ def add_parser(verbs) -> None:
     p.add_argument("--model", default=None, help="model folder (default: $CLASHWATCH_MODEL, else models/default)")
     p.add_argument("--published", type=_iso_date, default=None, help="publication date YYYY-MM-DD for relative dates "
                    "(a JSONL `published` field overrides it)")
-    p.add_argument("--format", choices=("json", "jsonl", "acled"), default="jsonl")
+    p.add_argument("--format", choices=FORMATS, default="jsonl",
+                   help="jsonl (default), json, acled (CSV, one row per event) or summary (readable text)")
     p.add_argument("--out", default=None, help="output file (default: stdout); jsonl/acled outputs resume")
     p.add_argument("--batch-size", type=_positive, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
