@@ -12,7 +12,6 @@ tagger's weights so a retrained model never meets a stale export.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import warnings
@@ -139,7 +138,6 @@ def onnx_path(model_dir: str | Path, tagger, *, quantize: bool = False) -> Path:
                 os.replace(Path(tmp) / "int8.onnx", int8)
         except Exception as e:  # noqa: BLE001 - export failures differ by model and version
             raise RuntimeUnavailableError(f"could not export {model_dir} to ONNX: {type(e).__name__}: {e}") from e
-    (cache / "README.json").write_text(json.dumps({"key": key, "made_by": "clashwatch.runtime"}) + "\n")
     return target
 
 
