@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -104,7 +103,7 @@ def test_push_twice_and_gold_round_trip(server, client, tmp_path, capsys):
 
 
 @pytest.mark.labelstudio
-def test_predictions_never_touch_human_annotations(server, client, tmp_path, monkeypatch):
+def test_predictions_never_touch_human_annotations(server, client, tmp_path, tiny_model):
     gold = _gold_docs()[:2]
     pushed = lsmod.push(client, "predictions", gold)  # texts only
     tasks = {t["doc_id"]: t["id"] for t in lsmod.project_tasks(client, pushed.project_id)}
@@ -118,29 +117,14 @@ def test_predictions_never_touch_human_annotations(server, client, tmp_path, mon
     again = lsmod.push_predictions(client, "predictions", {gold[0].doc_id: some}, "m1", {gold[0].doc_id: 0.9})
     assert (again.created, again.replaced) == (1, 1)
 
-    # the CLI with a stand-in extractor (the real one needs a trained model): one more version
-    class FakeExtraction:
-        def __init__(self, doc_id):
-            self.doc_id = doc_id
-
-        def to_label_studio(self):
-            return {"predictions": [{"score": 0.7, "result": some if self.doc_id == gold[0].doc_id else []}]}
-
-    class FakeExtractor:
-        name = "fake-v1"
-
-        @classmethod
-        def load(cls, path=None):
-            return cls()
-
-        def extract_batch(self, texts, batch_size=16, published=None, doc_ids=None):
-            return [FakeExtraction(d) for d in doc_ids]
-
-    monkeypatch.setitem(sys.modules, "clashwatch.predict", types.SimpleNamespace(Extractor=FakeExtractor))
-    assert _cli(server, "predict", "--project", "predictions") == 0
+    # the CLI with the real extractor of the tiny model (trained on gold[0]'s article)
+    assert _cli(server, "predict", "--project", "predictions", "--model", str(tiny_model)) == 0
 
     predictions = client.predictions.list(task=tasks[gold[0].doc_id])
-    assert sorted((p.model_version, p.score) for p in predictions) == [("fake-v1", 0.7), ("m1", 0.9)]
+    assert sorted(p.model_version for p in predictions) == ["m1", tiny_model.name]
+    model_prediction = next(p for p in predictions if p.model_version == tiny_model.name)
+    assert 0 < model_prediction.score <= 1
+    assert any(i["type"] == "labels" for i in model_prediction.result)
     assert len(client.predictions.list(task=tasks[gold[1].doc_id])) == 1
     kept = client.annotations.list(id=tasks[gold[0].doc_id])
     assert [(a.id, a.result) for a in kept] == [(annotation.id, human)]

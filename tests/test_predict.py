@@ -29,8 +29,10 @@ def test_extract_gives_scored_spans_and_relations(tiny_extractor, fixture_doc):
         assert r.head in ids and r.tail in ids and 0 < r.score <= 1
     d = ex.to_dict()
     assert set(d) >= {"doc_id", "text", "spans", "relations", "events"}
-    task = ex.to_label_studio()
-    assert task["predictions"][0]["result"]
+    result = ex.to_label_studio()
+    assert sorted(i["value"]["start"] for i in result if i["type"] == "labels") == sorted(s.start for s in ex.spans)
+    assert sum(i["type"] == "relation" for i in result) == len(ex.relations)
+    assert all(0 < i["score"] <= 1 for i in result)
     assert ex.to_document().spans == ex.spans
 
 

@@ -57,19 +57,17 @@ class Extraction:
             "events": [e.to_dict() if hasattr(e, "to_dict") else e for e in self.events],
         }
 
-    def to_label_studio(self) -> dict:
-        """A Label Studio task with this extraction as its prediction (pre-annotation)."""
+    @property
+    def score(self) -> float:
+        """The prediction's overall confidence: the mean span confidence (0 without spans)."""
+        scores = [s.score for s in self.spans if s.score is not None]
+        return round(sum(scores) / len(scores), 4) if scores else 0.0
+
+    def to_label_studio(self) -> list[dict]:
+        """The Label Studio `result` list (the gold's shape, with per-region scores): a pre-annotation."""
         from .corpus import result_from_document
 
-        scores = [s.score for s in self.spans if s.score is not None]
-        return {
-            "data": {"text": self.text, "doc_id": self.doc_id},
-            "predictions": [{
-                "model_version": self.model or "clashwatch",
-                "score": round(sum(scores) / len(scores), 4) if scores else 0.0,
-                "result": result_from_document(self.to_document(), with_scores=True),
-            }],
-        }
+        return result_from_document(self.to_document(), with_scores=True)
 
 
 @dataclass

@@ -89,15 +89,6 @@ def cmd_pull(args) -> int:
     return 0
 
 
-def _prediction_of(extraction) -> tuple[list[dict], float | None]:
-    """(result list, score) from Extraction.to_label_studio(): a task with one prediction, or a bare result."""
-    out = extraction.to_label_studio()
-    if isinstance(out, list):
-        return out, None
-    prediction = out["predictions"][0]
-    return prediction["result"], prediction.get("score")
-
-
 def cmd_predict(args) -> int:
     from ..labelstudio import _project, project_tasks, push_predictions
     from ..predict import Extractor
@@ -117,9 +108,7 @@ def cmd_predict(args) -> int:
             print(f"{doc_id}: extraction failed: {getattr(out, 'error', out)}", file=sys.stderr)
             failed += 1
             continue
-        predictions[doc_id], score = _prediction_of(out)
-        if score is not None:
-            scores[doc_id] = float(score)
+        predictions[doc_id], scores[doc_id] = out.to_label_studio(), out.score
     result = push_predictions(client, args.project, predictions, version, scores)
     print(f"project {args.project!r}: {result.created} prediction(s) of {version!r}, "
           f"{result.replaced} older one(s) replaced, {failed} failed")
