@@ -54,19 +54,24 @@ def gold_documents(config: TrainConfig, gold_path: str | Path | None = None) -> 
     return docs
 
 
+def score_held_out(model_dir: Path, held_out: Document) -> dict:
+    from .predict import Extractor
+
+    prediction = Extractor.load(model_dir).extract(held_out.text, doc_id=held_out.doc_id).to_document()
+    result = score([held_out], [prediction])
+    return {"headline": result["headline"], "spans_char": result["spans_char"]["micro"],
+            "relations": result["relations"]["micro"]}
+
+
 def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document) -> dict:
     """Train on `train_docs` in a temporary folder, predict `held_out`, score it."""
-    from .predict import Extractor
     from .train import train
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
         started = time.time()
         model_dir = train(config, tmp / "model", docs=train_docs)
-        prediction = Extractor.load(model_dir).extract(held_out.text, doc_id=held_out.doc_id).to_document()
-        result = score([held_out], [prediction])
-        return {"headline": result["headline"], "seconds": round(time.time() - started, 1),
-                "spans_char": result["spans_char"]["micro"], "relations": result["relations"]["micro"]}
+        return {**score_held_out(model_dir, held_out), "seconds": round(time.time() - started, 1)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -84,7 +89,7 @@ def summarise(folds: list[dict]) -> dict:
 
 def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_dir: str | Path | None = None,
              gold_path: str | Path | None = None, curve: bool = True, curve_variant: str | None = None,
-             progress: bool = True) -> Path:
+             curve_sizes: list[int] | None = None, progress: bool = True) -> Path:
     from tqdm import tqdm
 
     base = load_config(config_path)
@@ -99,18 +104,32 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
     plan = [("variant", v, i, None) for v in variants for i in range(len(docs))]
     if curve:
         # sizes below the full fold size; the full size is the variant run itself
-        plan += [("curve", curve_variant, i, k) for k in range(1, len(docs) - 1) for i in range(len(docs))]
+        sizes = sorted(set(curve_sizes)) if curve_sizes else list(range(1, len(docs) - 1))
+        if any(not 0 <= k < len(docs) - 1 for k in sizes):
+            raise ConfigError(f"curve sizes must lie in 0..{len(docs) - 2}, got {sizes}")
+        plan += [("curve", curve_variant, i, k) for k in sizes for i in range(len(docs))]
     state = {"config": str(config_path), "documents": [d.doc_id for d in docs], "variants": variants,
              "curve_variant": curve_variant if curve else None, "folds": [], "curve": [], "summary": {},
              "curve_summary": {}, "plots": {}}
+    without_gold = None  # size 0 (no gold, e.g. synthetic only) is one training, scored on every document
     bar = tqdm(plan, desc="crossval", unit="fold", disable=not progress)
     for kind, variant, i, k in bar:
         held = docs[i]
-        train_docs = [d for j, d in enumerate(docs) if j != i][: k or None]
-        bar.set_postfix_str(f"{variant} -{held.doc_id[:12]}" + (f" n={k}" if k else ""))
+        train_docs = [d for j, d in enumerate(docs) if j != i][: k if k is not None else None]
+        bar.set_postfix_str(f"{variant} -{held.doc_id[:12]}" + (f" n={k}" if k is not None else ""))
         record = {"variant": variant, "held_out": held.doc_id, "train_documents": len(train_docs)}
         try:
-            record.update(run_fold(configs[variant], train_docs, held))
+            if k == 0:
+                if without_gold is None:
+                    from .train import train
+
+                    started = time.time()
+                    without_gold = train(configs[variant], Path(tempfile.mkdtemp(prefix="clashwatch-cv-")) / "model",
+                                         docs=[])
+                    record["seconds"] = round(time.time() - started, 1)
+                record.update(score_held_out(without_gold, held))
+            else:
+                record.update(run_fold(configs[variant], train_docs, held))
         except Exception as e:  # noqa: BLE001 - a failed fold is reported, the others go on
             record["error"] = f"{type(e).__name__}: {e}"
             record["traceback"] = traceback.format_exc(limit=5)
@@ -119,6 +138,8 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
         _update(state)
         write_json_atomic(out / "metrics.json", state)
     bar.close()
+    if without_gold is not None:
+        shutil.rmtree(without_gold.parent, ignore_errors=True)
     write_crossval_report(out, state)
     return out
 

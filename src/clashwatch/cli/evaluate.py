@@ -15,7 +15,7 @@ def cmd_crossval(args) -> int:
     from ..crossval import crossval
 
     out = crossval(args.config, variants=args.variants, out_dir=args.out, gold_path=args.gold,
-                   curve=not args.no_curve, curve_variant=args.curve_variant)
+                   curve=not args.no_curve, curve_variant=args.curve_variant, curve_sizes=args.curve_sizes)
     print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
     return 0
 
@@ -39,4 +39,6 @@ def add_parser(verbs) -> None:
     p.add_argument("--out", help="output folder (default eval/reports/crossval)")
     p.add_argument("--no-curve", action="store_true", help="skip the learning curve")
     p.add_argument("--curve-variant", choices=VARIANTS, help="variant of the learning curve (default: the first)")
+    p.add_argument("--curve-sizes", nargs="+", type=int, metavar="N",
+                   help="gold documents per curve point (default: 1..n-2; 0 = no gold, trained once)")
     p.set_defaults(func=cmd_crossval)
