@@ -89,25 +89,26 @@ def summarise(folds: list[dict]) -> dict:
 
 def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_dir: str | Path | None = None,
              gold_path: str | Path | None = None, curve: bool = True, curve_variant: str | None = None,
-             curve_sizes: list[int] | None = None, progress: bool = True) -> Path:
+             curve_sizes: list[int] | None = None, folds: int | None = None, progress: bool = True) -> Path:
     from tqdm import tqdm
 
     base = load_config(config_path)
-    variants = list(variants or VARIANTS)
+    variants = list(VARIANTS if variants is None else variants)
     configs = {v: variant_config(base, v) for v in variants}  # bad variant names fail before training
     docs = gold_documents(base, gold_path)
     out = Path(out_dir) if out_dir else REPORTS_DIR / "crossval"
-    curve_variant = curve_variant or variants[0]
+    curve_variant = curve_variant or (variants or VARIANTS)[0]
     if curve_variant not in configs:
         configs[curve_variant] = variant_config(base, curve_variant)
 
-    plan = [("variant", v, i, None) for v in variants for i in range(len(docs))]
+    held_out = range(min(folds or len(docs), len(docs)))  # fewer folds: the first documents held out
+    plan = [("variant", v, i, None) for v in variants for i in held_out]
     if curve:
         # sizes below the full fold size; the full size is the variant run itself
         sizes = sorted(set(curve_sizes)) if curve_sizes else list(range(1, len(docs) - 1))
         if any(not 0 <= k < len(docs) - 1 for k in sizes):
             raise ConfigError(f"curve sizes must lie in 0..{len(docs) - 2}, got {sizes}")
-        plan += [("curve", curve_variant, i, k) for k in sizes for i in range(len(docs))]
+        plan += [("curve", curve_variant, i, k) for k in sizes for i in held_out]
     state = {"config": str(config_path), "documents": [d.doc_id for d in docs], "variants": variants,
              "curve_variant": curve_variant if curve else None, "folds": [], "curve": [], "summary": {},
              "curve_summary": {}, "plots": {}}
@@ -142,6 +143,22 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
         shutil.rmtree(without_gold.parent, ignore_errors=True)
     write_crossval_report(out, state)
     return out
+
+
+def merge_results(paths: list[str | Path], out_dir: str | Path) -> Path:
+    """One report from several crossval runs over the same documents (e.g. variants run in parallel)."""
+    from .corpus import read_json
+
+    states = [read_json(p) for p in paths]
+    if len({tuple(s["documents"]) for s in states}) != 1:
+        raise ConfigError("crossval runs to merge must hold out the same documents")
+    merged = {**states[0], "config": ", ".join(sorted({s["config"] for s in states})), "plots": {},
+              "variants": [v for v in VARIANTS if any(v in s["variants"] for s in states)],
+              "folds": [f for s in states for f in s["folds"]], "curve": [f for s in states for f in s["curve"]]}
+    merged["curve_variant"] = next((s["curve_variant"] for s in states if s["curve"]), None)
+    _update(merged)
+    write_crossval_report(Path(out_dir), merged)
+    return Path(out_dir)
 
 
 def _update(state: dict) -> None:
