@@ -202,19 +202,52 @@ def build_dataset(docs: list[Document], tokenizer, max_length: int = 256, stride
     return datasets.Dataset.from_list(rows, features=features)
 
 
-def collate(rows: list[dict], pad_id: int) -> dict:
-    """Pad a batch of windows; spans and pairs stay per-window lists."""
+def pad_batch(rows: list[dict], pad_id: int):
+    """input_ids and attention_mask tensors [B, longest window] for a batch of windows."""
     import torch
 
     width = max(len(r["input_ids"]) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
-        n = len(r["input_ids"])
-        ids[i, :n] = torch.as_tensor(r["input_ids"])
-        labels[i, :n] = torch.as_tensor(r["labels"])
-        mask[i, :n] = 1
+        ids[i, : len(r["input_ids"])] = torch.as_tensor(r["input_ids"])
+        mask[i, : len(r["input_ids"])] = 1
+    return ids, mask
+
+
+def sorted_windows(tdocs: list["TokenizedDoc | None"], tokenizer, max_length: int, stride: int):
+    """Windows of many documents as (doc index, window index, window), sorted by length so batches
+    carry little padding, and per document the window that owns each token (None for empty docs)."""
+    windows, owners = [], []
+    for d, tdoc in enumerate(tdocs):
+        if tdoc is None or not len(tdoc):
+            owners.append(None)
+            continue
+        ws = make_windows(tdoc, tokenizer, max_length, stride)
+        owners.append(owner_windows(len(tdoc), [(w["token_start"], w["token_end"]) for w in ws]))
+        windows += [(d, k, w) for k, w in enumerate(ws)]
+    windows.sort(key=lambda x: len(x[2]["input_ids"]))
+    return windows, owners
+
+
+def window_tags(tdoc: "TokenizedDoc", window: dict, best: list[int], best_p: list[float]):
+    """token index -> (tag id, probability) for the word-first tokens of one window's predictions."""
+    out = {}
+    for tok in range(window["token_start"], window["token_end"]):
+        if tdoc.word_first[tok] and tdoc.offsets[tok][1] > tdoc.offsets[tok][0]:
+            j = tok - window["token_start"] + window["prefix"]
+            out[tok] = (best[j], best_p[j])
+    return out
+
+
+def collate(rows: list[dict], pad_id: int) -> dict:
+    """Pad a batch of windows; spans and pairs stay per-window lists."""
+    import torch
+
+    ids, mask = pad_batch(rows, pad_id)
+    labels = torch.full(ids.shape, IGNORE, dtype=torch.long)
+    for i, r in enumerate(rows):
+        labels[i, : len(r["labels"])] = torch.as_tensor(r["labels"])
     return {
         "input_ids": ids,
         "attention_mask": mask,

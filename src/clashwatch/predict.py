@@ -21,11 +21,12 @@ from .data import (
     SPAN2ID,
     TokenizedDoc,
     decode_tags,
-    make_windows,
-    owner_windows,
+    pad_batch,
     pair_allowed,
+    sorted_windows,
     span_token_range,
     tokenize_document,
+    window_tags,
 )
 from .runtime import RUNTIMES, OnnxJointModel
 from .schema import ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
@@ -184,17 +185,7 @@ class Extractor:
         relation candidates (relation evaluation given gold spans)."""
         import time
 
-        windows = []  # (doc index, window index, window)
-        owners, ranges = [], []
-        for d, tdoc in enumerate(tdocs):
-            if tdoc is None or not len(tdoc):
-                owners.append(None), ranges.append([])
-                continue
-            ws = make_windows(tdoc, self.tokenizer, self.max_length, self.stride)
-            ranges.append([(w["token_start"], w["token_end"]) for w in ws])
-            owners.append(owner_windows(len(tdoc), ranges[-1]))
-            windows += [(d, k, w) for k, w in enumerate(ws)]
-        windows.sort(key=lambda x: len(x[2]["input_ids"]))
+        windows, owners = sorted_windows(tdocs, self.tokenizer, self.max_length, self.stride)
         tags = [dict() for _ in tdocs]
         probs = [dict() for _ in tdocs]
         pair_votes = [dict() for _ in tdocs]
@@ -205,29 +196,18 @@ class Extractor:
         pad = self.tokenizer.pad_token_id or 0
         for b in range(0, len(windows), batch_size):
             batch = windows[b : b + batch_size]
-            width = max(len(w["input_ids"]) for _, _, w in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for i, (_, _, w) in enumerate(batch):
-                ids[i, : len(w["input_ids"])] = torch.as_tensor(w["input_ids"])
-                mask[i, : len(w["input_ids"])] = 1
+            ids, mask = pad_batch([w for _, _, w in batch], pad)
             t0 = time.perf_counter()
             logits, hidden = self.model.encode(ids.to(self.device), mask.to(self.device))
-            p = logits.float().softmax(-1)
-            best_p, best = p.max(-1)
+            best_p, best = logits.float().softmax(-1).max(-1)
             best_p, best = best_p.cpu().tolist(), best.cpu().tolist()
             local = []
             for i, (d, k, w) in enumerate(batch):
-                tdoc, s0, e0, prefix = tdocs[d], w["token_start"], w["token_end"], w["prefix"]
-                window_tags, window_probs = {}, {}
-                for tok in range(s0, e0):
-                    if not tdoc.word_first[tok] or tdoc.offsets[tok][1] <= tdoc.offsets[tok][0]:
-                        continue
-                    j = tok - s0 + prefix
-                    window_tags[tok], window_probs[tok] = best[i][j], best_p[i][j]
+                found = window_tags(tdocs[d], w, best[i], best_p[i])
+                for tok, (tag, prob) in found.items():
                     if owners[d][tok] == k:
-                        tags[d][tok], probs[d][tok] = best[i][j], best_p[i][j]
-                local.append((window_tags, window_probs))
+                        tags[d][tok], probs[d][tok] = tag, prob
+                local.append(({t: v[0] for t, v in found.items()}, {t: v[1] for t, v in found.items()}))
             self.timings["tagger_s"] += time.perf_counter() - t0
             t0 = time.perf_counter()
             for i, (d, k, w) in enumerate(batch):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import TokenizedDoc, decode_tags, make_windows, owner_windows
+from .data import TokenizedDoc, decode_tags, pad_batch, sorted_windows, window_tags
 from .schema import ClashwatchError
 
 RUNTIMES = ("torch", "onnx")
@@ -201,36 +201,17 @@ def tag_documents(extractor, tdocs: list[TokenizedDoc | None], batch_size: int =
     each; a token's tag comes from the window where it has most context (as in `Extractor.run`).
     Returns `data.decode_tags` span dicts per document."""
     model, tok = extractor.model, extractor.tokenizer
-    windows, owners = [], []
-    for d, tdoc in enumerate(tdocs):
-        if tdoc is None or not len(tdoc):
-            owners.append(None)
-            continue
-        ws = make_windows(tdoc, tok, extractor.max_length, extractor.stride)
-        owners.append(owner_windows(len(tdoc), [(w["token_start"], w["token_end"]) for w in ws]))
-        windows += [(d, k, w) for k, w in enumerate(ws)]
-    windows.sort(key=lambda x: len(x[2]["input_ids"]))
+    windows, owners = sorted_windows(tdocs, tok, extractor.max_length, extractor.stride)
     tags: list[dict] = [dict() for _ in tdocs]
     probs: list[dict] = [dict() for _ in tdocs]
     pad = tok.pad_token_id or 0
     for b in range(0, len(windows), batch_size):
         batch = windows[b : b + batch_size]
-        width = max(len(w["input_ids"]) for _, _, w in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for i, (_, _, w) in enumerate(batch):
-            ids[i, : len(w["input_ids"])] = torch.as_tensor(w["input_ids"])
-            mask[i, : len(w["input_ids"])] = 1
-        logits, _ = model.encode(ids, mask)
+        logits, _ = model.encode(*pad_batch([w for _, _, w in batch], pad))
         best_p, best = logits.float().softmax(-1).max(-1)
         best_p, best = best_p.tolist(), best.tolist()
         for i, (d, k, w) in enumerate(batch):
-            tdoc, s0, prefix = tdocs[d], w["token_start"], w["prefix"]
-            for tok_i in range(s0, w["token_end"]):
-                if owners[d][tok_i] != k or not tdoc.word_first[tok_i]:
-                    continue
-                if tdoc.offsets[tok_i][1] <= tdoc.offsets[tok_i][0]:
-                    continue
-                j = tok_i - s0 + prefix
-                tags[d][tok_i], probs[d][tok_i] = best[i][j], best_p[i][j]
+            for tok_i, (tag, prob) in window_tags(tdocs[d], w, best[i], best_p[i]).items():
+                if owners[d][tok_i] == k:
+                    tags[d][tok_i], probs[d][tok_i] = tag, prob
     return [decode_tags(t, tags[d], probs[d]) if t is not None else [] for d, t in enumerate(tdocs)]
