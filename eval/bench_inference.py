@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from clashwatch.corpus import sentence_bounds  # noqa: E402
-from clashwatch.data import _TRIM  # noqa: E402
+from clashwatch.data import tidy_spans  # noqa: E402
 
 
 def seed_sentences() -> list[str]:
@@ -63,14 +63,10 @@ def spans_of_pipeline(entities: list[dict], text: str) -> set[tuple[int, int, st
 
 
 def trimmed(spans: set[tuple[int, int, str]], text: str) -> set[tuple[int, int, str]]:
-    """Spans with clashwatch's end trimming (punctuation and quotes), the one decoding difference."""
-    out = set()
-    for a, b, label in spans:
-        t = text[a:b]
-        a2, b2 = a + len(t) - len(t.lstrip(_TRIM)), b - (len(t) - len(t.rstrip(_TRIM)))
-        if b2 > a2:
-            out.add((a2, b2, label))
-    return out
+    """Spans after clashwatch's decoding rules (`data.tidy_spans`: end trimming, whitespace-adjacent
+    same-label spans joined), the one difference between the pipeline's aggregation and ours."""
+    tidy = tidy_spans([{"start": a, "end": b, "label": label} for a, b, label in spans], text)
+    return {(s["start"], s["end"], s["label"]) for s in tidy}
 
 
 def agreement(xs: list[set], ys: list[set]) -> dict:
