@@ -80,3 +80,16 @@ def test_long_text_is_windowed_not_truncated(tiny_extractor, fixture_doc):
     from clashwatch.data import tokenize_document
 
     assert sum(seen) >= len(tokenize_document(text, extractor.tokenizer)) > 30_000  # every token read
+
+
+def test_published_accepts_a_date_or_an_iso_string():
+    from datetime import date, datetime
+
+    from clashwatch.predict import as_date
+
+    assert as_date("2022-09-17") == as_date(datetime(2022, 9, 17, 8)) == date(2022, 9, 17)
+    assert as_date(None) is None
+    with pytest.raises(ValueError, match="ISO date"):
+        as_date("17/09/2022")
+    with pytest.raises(TypeError):
+        as_date(20220917)

@@ -35,6 +35,18 @@ DEFAULT_MODEL = REPO_ROOT / "models" / "default"
 TRAIN_HINT = "clashwatch train --config train/default.yaml --out models/default"
 
 
+def as_date(value: date | str | None) -> date | None:
+    """A publication date from a date, a datetime or an ISO string; anything else is a TypeError."""
+    if value is None or isinstance(value, date):
+        return value.date() if hasattr(value, "date") and callable(value.date) else value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(f"published must be an ISO date (YYYY-MM-DD), got {value!r}") from None
+    raise TypeError(f"published must be a date or an ISO date string, got {type(value).__name__}")
+
+
 @dataclass
 class Extraction:
     doc_id: str
@@ -117,15 +129,18 @@ class Extractor:
 
     # ------------------------------------------------------------ public API
 
-    def extract(self, text: str, *, published: date | None = None, doc_id: str | None = None) -> Extraction:
+    def extract(self, text: str, *, published: date | str | None = None, doc_id: str | None = None) -> Extraction:
+        """Spans, relations and events of one article; `published` (a date or "YYYY-MM-DD") resolves
+        relative dates such as "Saturday"."""
         if not isinstance(text, str):
             raise TypeError(f"extract() needs a str, got {type(text).__name__}")
-        return self._extract_many([text], [doc_id or "doc"], published)[0]
+        return self._extract_many([text], [doc_id or "doc"], as_date(published))[0]
 
-    def extract_batch(self, texts: Iterable[str], batch_size: int = 16, published: date | None = None,
+    def extract_batch(self, texts: Iterable[str], batch_size: int = 16, published: date | str | None = None,
                       doc_ids: Iterable[str] | None = None) -> Iterator[Extraction | BatchItemError]:
         """Extractions in input order; windows of several documents share batches. A document that
         fails yields a BatchItemError in its place."""
+        published = as_date(published)
         ids = iter(doc_ids) if doc_ids is not None else None
         group: list[tuple[int, str, str]] = []
         budget = 0
