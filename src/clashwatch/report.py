@@ -307,6 +307,9 @@ def write_report(out_dir: Path, gold: list[Document], systems: dict[str, list[Do
     page = Page(title)
     page.para(f"Gold: {len(gold)} documents, {sum(len(d.spans) for d in gold)} spans, "
               f"{sum(len(d.relations) for d in gold)} relations; spec {SPEC_VERSION}. Systems: {', '.join(systems)}.")
+    if card and card.get("gold_in_training_data"):
+        page.para("Warning: this gold was part of the model's training data, so the model's scores below "
+                  "measure fit, not generalisation. Read the cross-validation section for held-out scores.")
     page.heading("Headline metrics (F1)")
     page.table(["metric"] + list(results), [[m] + [r["headline"][m] for r in results.values()] for m in HEADLINE])
     page.heading("Model card")
@@ -381,6 +384,9 @@ def evaluate(gold_path: str | Path, model_dir: str | Path | None = None, out_dir
             raise ModelNotFoundError(f"no model folder at {model_dir}")
         check_model_labels(model_dir)
         card = model_card(model_dir)
+        from .train import docs_hash
+
+        card["gold_in_training_data"] = docs_hash(gold) in (card.get("data_hashes") or {}).values()
         systems[model_dir.name] = predict_documents(model_dir, gold)
     systems["baseline"] = baseline.extract_documents(gold)
     name = model_dir.name if model_dir is not None else "baseline"
