@@ -72,3 +72,32 @@ def test_training_is_deterministic(tmp_path, tiny_config, fixture_doc):
     wa, wb = load_file(str(a / "relation_head.safetensors")), load_file(str(b / "relation_head.safetensors"))
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert load_config(a / "config.yaml").training.epochs == 1  # the config used, loadable again
+
+
+def test_a_failed_run_leaves_the_previous_model_untouched(tmp_path, tiny_config, fixture_doc, monkeypatch):
+    import clashwatch.train as train_module
+
+    out = tmp_path / "models" / "tiny"
+    out.mkdir(parents=True)
+    (out / "training.json").write_text('{"previous": true}', encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(train_module, "build_dataset", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        train_module.train(tiny_config, out, docs=[fixture_doc])
+    assert (out / "training.json").read_text(encoding="utf-8") == '{"previous": true}'
+    assert sorted(p.name for p in out.iterdir()) == ["training.json"]
+
+
+def test_replace_dir_swaps_a_finished_folder_in(tmp_path):
+    from clashwatch.train import replace_dir
+
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "a").write_text("new")
+    (tmp_path / "dst").mkdir()
+    (tmp_path / "dst" / "a").write_text("old")
+    replace_dir(tmp_path / "new", tmp_path / "dst")
+    assert (tmp_path / "dst" / "a").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dst"]

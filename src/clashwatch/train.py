@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import platform
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -201,6 +202,11 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
     set_seed(tc.seed)
     if accelerator.is_main_process:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    # everything goes to a sibling work folder that replaces out_dir only once complete, so a failed or
+    # interrupted run never leaves a half-written model (nor breaks the previous one)
+    final_dir, out_dir = out_dir, out_dir.parent / f".{out_dir.name}.partial"
+    if accelerator.is_main_process:
+        shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     step_log = open(out_dir / "train_log.jsonl", "w", encoding="utf-8") if accelerator.is_main_process else None
 
@@ -315,11 +321,23 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
                             "threads": torch.get_num_threads()},
         }
         (out_dir / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        (out_dir / "README.md").write_text(model_card(config, info, out_dir.name), encoding="utf-8")
-        log.info("saved %s in %.1f s", out_dir, time.time() - started)
+        (out_dir / "README.md").write_text(model_card(config, info, final_dir.name), encoding="utf-8")
     if step_log:
         step_log.close()
-    return out_dir
+    if accelerator.is_main_process:
+        replace_dir(out_dir, final_dir)
+        log.info("saved %s in %.1f s", final_dir, time.time() - started)
+    return final_dir
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Put the folder `src` at `dst`, removing what was there only after the move succeeded."""
+    old = dst.parent / f".{dst.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def model_card(config: TrainConfig, info: dict, name: str) -> str:
@@ -333,7 +351,7 @@ Joint span tagger + relation model for armed border clash events (annotation spe
 - **Tagger**: `tagger/`, a stock `AutoModelForTokenClassification` over IOB2 of the 9 span labels
   (`transformers.pipeline("token-classification", model="{name}/tagger")` loads it).
 - **Relation head**: `relation_head.safetensors` + `relation_config.json`, SpERT-style over the tagger's
-  encoder (head/tail span max-pool, context max-pool, label and distance embeddings), classes none + 9
+  encoder (head/tail span max-pool, mean-pooled context between, label and distance embeddings), classes none + 9
   relation labels, logits masked to the pairs the spec allows.
 - **Base model**: `{config.base_model}`; windows of {config.data.max_length} tokens, stride {config.data.stride}.
 - **Load**: `clashwatch.predict.Extractor.load("models/{name}")` (local files only).
