@@ -145,7 +145,7 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
     return out
 
 
-def merge_results(paths: list[str | Path], out_dir: str | Path) -> Path:
+def merge_results(paths: list[str | Path], out_dir: str | Path, notes: list[str] | None = None) -> Path:
     """One report from several crossval runs over the same documents (e.g. variants run in parallel)."""
     from .corpus import read_json
 
@@ -156,6 +156,7 @@ def merge_results(paths: list[str | Path], out_dir: str | Path) -> Path:
               "variants": [v for v in VARIANTS if any(v in s["variants"] for s in states)],
               "folds": [f for s in states for f in s["folds"]], "curve": [f for s in states for f in s["curve"]]}
     merged["curve_variant"] = next((s["curve_variant"] for s in states if s["curve"]), None)
+    merged["notes"] = [n for s in states for n in s.get("notes", [])] + list(notes or [])
     _update(merged)
     write_crossval_report(Path(out_dir), merged)
     return Path(out_dir)
@@ -187,6 +188,8 @@ def write_crossval_report(out: Path, state: dict) -> None:
     page = Page("clashwatch cross-validation (leave one document out)")
     page.para(f"Config {state['config']}; {len(state['documents'])} gold documents; "
               f"each fold trains on the others and scores the held-out one.")
+    for note in state.get("notes", []):
+        page.para(note)
     crossval_section(page, state)
     if curve:
         page.heading(f"Learning curve ({state.get('curve_variant')})")

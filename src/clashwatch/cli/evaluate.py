@@ -16,7 +16,7 @@ def cmd_crossval(args) -> int:
     from ..schema import ConfigError
 
     if args.merge:
-        out = merge_results(args.merge, args.out or "eval/reports/crossval")
+        out = merge_results(args.merge, args.out or "eval/reports/crossval", notes=args.note)
         print(f"cross-validation: {out / 'report.html'} (merged from {len(args.merge)} runs)")
         return 0
     if not args.config:
@@ -44,6 +44,7 @@ def add_parser(verbs) -> None:
     p = verbs.add_parser("crossval", help="leave-one-document-out over the gold, variants and learning curve")
     p.add_argument("--config", help="training config (use a fast one)")
     p.add_argument("--merge", nargs="+", metavar="METRICS", help="merge the metrics.json of several runs into --out")
+    p.add_argument("--note", action="append", help="with --merge: a paragraph for the report (repeatable)")
     p.add_argument("--variants", nargs="+", choices=VARIANTS, help=f"default: all of {' '.join(VARIANTS)}")
     p.add_argument("--gold", help="gold export to cross-validate (default: the config's gold sources)")
     p.add_argument("--out", help="output folder (default eval/reports/crossval)")
