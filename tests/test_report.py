@@ -122,3 +122,10 @@ def test_report_from_a_tiny_model(tiny_model, tmp_path):  # tiny_model: the sess
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "base_model" in md and "No model folder given" not in md
     shutil.rmtree(out)
+
+
+def test_report_warns_when_the_gold_was_training_data(tiny_model, fixture_export, tmp_path):
+    from clashwatch.report import evaluate
+
+    out = evaluate(fixture_export, tiny_model, tmp_path / "report", crossval_path=None)
+    assert "was part of the model's training data" in (out / "report.md").read_text(encoding="utf-8")

@@ -384,9 +384,10 @@ def evaluate(gold_path: str | Path, model_dir: str | Path | None = None, out_dir
             raise ModelNotFoundError(f"no model folder at {model_dir}")
         check_model_labels(model_dir)
         card = model_card(model_dir)
-        from .train import docs_hash
+        from .train import docs_hash, file_hash
 
-        card["gold_in_training_data"] = docs_hash(gold) in (card.get("data_hashes") or {}).values()
+        trained_on = set((card.get("data_hashes") or {}).values())
+        card["gold_in_training_data"] = bool({docs_hash(gold), file_hash(Path(gold_path))} & trained_on)
         systems[model_dir.name] = predict_documents(model_dir, gold)
     systems["baseline"] = baseline.extract_documents(gold)
     name = model_dir.name if model_dir is not None else "baseline"
