@@ -202,7 +202,6 @@ def test_round_trip_of_a_label_studio_export():
     _assert_round_trip([t])
 
 
-@pytest.mark.skipif(not GOLD.exists(), reason="annotations/gold.json not built yet")
 def test_round_trip_of_the_gold():
     tasks = json.loads(GOLD.read_text(encoding="utf-8"))
     _assert_round_trip(tasks)
@@ -238,3 +237,13 @@ def test_documents_are_not_shared_between_round_trips():
     before = copy.deepcopy(tasks)
     load_export_json(tasks)
     assert tasks == before
+
+
+@pytest.mark.parametrize("export", ["annotations/gold.json", "annotations/synthetic/synthetic.json",
+                                    "annotations/re3d/re3d.json"])
+def test_committed_corpora_pass_the_validator(export, capsys):
+    from clashwatch.cli import main
+
+    path = Path(__file__).resolve().parents[1] / export
+    assert main(["annotations", "validate", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
