@@ -18,6 +18,6 @@ fi
 if [ "${CLASHWATCH_SKIP_LS:-0}" != 1 ] && [ ! -f .venv-ls/.installed ]; then
   echo "setting up .venv-ls (Label Studio server)" >&2
   [ -x .venv-ls/bin/python ] || "$py" -m venv .venv-ls
-  .venv-ls/bin/pip install -q --disable-pip-version-check label-studio
+  .venv-ls/bin/pip install -q --disable-pip-version-check label-studio==1.23.2  # the version verified offline here
   touch .venv-ls/.installed
 fi
