@@ -283,19 +283,22 @@ def task_from_document(doc: Document, task_id: int | None = None) -> dict:
     }
 
 
-def write_json_atomic(path: str | Path, obj) -> None:
-    """Write JSON through a temp file in the same folder and a rename: readers never see half a file."""
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write through a temp file in the same folder and a rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=1)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | Path, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=1) + "\n")
 
 
 def write_export(path: str | Path, docs: list[Document]) -> None:

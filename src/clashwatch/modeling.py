@@ -9,7 +9,6 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .data import ID2LABEL, LABEL2ID, REL_CLASSES

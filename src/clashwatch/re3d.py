@@ -10,11 +10,18 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from .corpus import check_document, load_export_json, read_json, sentence_index, task_from_document, write_json_atomic
+from .corpus import (
+    check_document,
+    load_export_json,
+    read_json,
+    sentence_index,
+    task_from_document,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .schema import AnnotationError, Document, Span
 
 CORPUS_FILE = "re3d.json"
@@ -241,18 +248,6 @@ def convert_source(folder: str | Path, counts: Counter | None = None) -> list[Do
     return docs
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _tasks(docs: list[Document]) -> list[dict]:
     """Label Studio tasks; the ignore ranges travel in data.ignore (data extras survive round trips)."""
     tasks = []
@@ -292,7 +287,7 @@ def convert_re3d(src: str | Path, out: str | Path) -> dict:
             os.replace(out / folder.name / f".{name}.tmp", out / folder.name / name)
     result = stats(docs, counts)
     write_json_atomic(out / CORPUS_FILE, tasks)
-    _write_text_atomic(out / "README.md", _readme(result, {f.name: source_licence(f) for f in folders}))
+    write_text_atomic(out / "README.md", _readme(result, {f.name: source_licence(f) for f in folders}))
     return result
 
 

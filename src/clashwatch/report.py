@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import baseline
 from .config import REPO_ROOT
-from .corpus import load_export, write_json_atomic
+from .corpus import load_export, write_json_atomic, write_text_atomic
 from .evaluate import HEADLINE, EvaluationError, score
 from .schema import RELATION_LABELS, SPAN_LABELS, SPEC_VERSION, Document, ModelNotFoundError
 
@@ -259,10 +259,8 @@ class Page:
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
                 f"<style>{style}</style></head><body><h1>{html.escape(self.title)}</h1>\n" + "\n".join(self.html)
                 + "\n</body></html>\n")
-        for name, content in (("report.md", md), ("report.html", page)):
-            tmp = out_dir / f".{name}.tmp"
-            tmp.write_text(content, encoding="utf-8")
-            tmp.replace(out_dir / name)
+        write_text_atomic(out_dir / "report.md", md)
+        write_text_atomic(out_dir / "report.html", page)
 
 
 def crossval_section(page: Page, cv: dict, image_prefix: str = "") -> None:
