@@ -153,10 +153,9 @@ def evaluate(extractor, docs: list[Document]) -> dict:
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
-            "tp": tp, "fp": fp, "fn": fn}
+    from .evaluate import prf
+
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in prf(tp, fp, fn).items() if k != "support"}
 
 
 # ------------------------------------------------------------------ the training run
