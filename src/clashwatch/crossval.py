@@ -89,7 +89,8 @@ def summarise(folds: list[dict]) -> dict:
 
 def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_dir: str | Path | None = None,
              gold_path: str | Path | None = None, curve: bool = True, curve_variant: str | None = None,
-             curve_sizes: list[int] | None = None, folds: int | None = None, progress: bool = True) -> Path:
+             curve_sizes: list[int] | None = None, folds: int | None = None, held_out: list[int] | None = None,
+             progress: bool = True) -> Path:
     from tqdm import tqdm
 
     base = load_config(config_path)
@@ -101,7 +102,12 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
     if curve_variant not in configs:
         configs[curve_variant] = variant_config(base, curve_variant)
 
-    held_out = range(min(folds or len(docs), len(docs)))  # fewer folds: the first documents held out
+    if held_out is not None:  # a subset of the folds, e.g. to share one cross-validation out between machines
+        if not held_out or any(not 0 <= i < len(docs) for i in held_out):
+            raise ConfigError(f"held-out document indices must lie in 0..{len(docs) - 1}, got {held_out}")
+        held_out = sorted(set(held_out))
+    else:
+        held_out = range(min(folds or len(docs), len(docs)))  # fewer folds: the first documents held out
     plan = [("variant", v, i, None) for v in variants for i in held_out]
     if curve:
         # sizes below the full fold size; the full size is the variant run itself

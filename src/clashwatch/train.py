@@ -317,7 +317,9 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
             "time": {"train_seconds": round(time.time() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")},
             "environment": {"torch": torch.__version__, "python": platform.python_version(), "device": str(accelerator.device),
                             "mixed_precision": mixed, "processes": accelerator.num_processes,
-                            "threads": torch.get_num_threads()},
+                            "threads": torch.get_num_threads(),
+                            "cuda_peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20)
+                            if torch.cuda.is_available() else None},
         }
         (out_dir / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         (out_dir / "README.md").write_text(model_card(config, info, final_dir.name), encoding="utf-8")

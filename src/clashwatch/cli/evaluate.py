@@ -24,6 +24,7 @@ def cmd_crossval(args) -> int:
 
     variants = [] if args.curve_only else args.variants
     out = crossval(args.config, variants=variants, out_dir=args.out, gold_path=args.gold, folds=args.folds,
+                   held_out=args.held_out,
                    curve=not args.no_curve, curve_variant=args.curve_variant, curve_sizes=args.curve_sizes)
     print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
     return 0
@@ -51,6 +52,8 @@ def add_parser(verbs) -> None:
     p.add_argument("--no-curve", action="store_true", help="skip the learning curve")
     p.add_argument("--curve-only", action="store_true", help="only the learning curve (no variant runs)")
     p.add_argument("--folds", type=int, metavar="N", help="hold out only the first N documents (default: all)")
+    p.add_argument("--held-out", nargs="+", type=int, metavar="I",
+                   help="hold out only these documents (0-based indices); --merge joins such runs")
     p.add_argument("--curve-variant", choices=VARIANTS, help="variant of the learning curve (default: the first)")
     p.add_argument("--curve-sizes", nargs="+", type=int, metavar="N",
                    help="gold documents per curve point (default: 1..n-2; 0 = no gold, trained once)")
