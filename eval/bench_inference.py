@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from clashwatch.corpus import sentence_bounds  # noqa: E402
-from clashwatch.data import tidy_spans  # noqa: E402
+from clashwatch.data import sorted_windows, tidy_spans  # noqa: E402
 
 
 def seed_sentences() -> list[str]:
@@ -82,6 +82,21 @@ def clock(fn):
     return time.perf_counter() - t0, out
 
 
+def fp32_ceiling(config, tokens_per_window: float) -> dict:
+    """What full precision can reach here at best: this machine's fp32 matrix-product rate (torch, the
+    cores in use, a large square product) over the encoder's FLOPs per token (projections, feed-forward
+    and attention scores over the average window)."""
+    import torch
+
+    h, inter, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    flops_per_token = 2 * layers * (4 * h * h + 2 * h * inter + 2 * tokens_per_window * h)
+    a = torch.randn(1024, 1024)
+    torch.mm(a, a)
+    best = min(clock(lambda: torch.mm(a, a))[0] for _ in range(10))
+    gflops = 2 * 1024**3 / best / 1e9
+    return {"gflops": gflops, "mflops_per_token": flops_per_token / 1e6, "tokens_per_s": gflops * 1e9 / flops_per_token}
+
+
 def peak_memory(args) -> dict:
     """Peak RSS of a fresh process extracting --memory-docs documents end to end (runtime as (c))."""
     cmd = [sys.executable, __file__, "--model", args.model, "--threads", str(args.threads), "--runtime", args.runtime,
@@ -110,7 +125,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None, help="default: physical cores")
     p.add_argument("--runtime", choices=("onnx", "torch"), default="onnx", help="runtime of (b) and (c)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation for (b) and (c)")
-    p.add_argument("--batch-size", type=int, default=16, help="windows per encoder call in (b) and (c)")
+    p.add_argument("--batch-size", type=int, default=8, help="windows per encoder call in (b) and (c)")
     p.add_argument("--rounds", type=int, default=2, help="timed rounds; the fastest of each path counts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
@@ -129,7 +144,8 @@ def main(argv=None) -> int:
     from transformers import pipeline
 
     from clashwatch.predict import Extractor
-    from clashwatch.runtime import tag_documents, tokenize_documents
+    from clashwatch.data import tokenize_documents
+    from clashwatch.runtime import tag_documents
 
     fast = Extractor.load(args.model, device="cpu", runtime=args.runtime, quantize=args.quantize, threads=args.threads)
     full = Extractor.load(args.model, device="cpu")  # full precision torch: the reference spans
@@ -162,6 +178,11 @@ def main(argv=None) -> int:
         print(f"({name}) {labels[name]:<24} {tokens / best[name]:9.0f} tokens/s {len(docs) / best[name]:8.1f} docs/s"
               f"  {best[name]:7.2f} s")
     print(f"ratio (b)/(a) {best['a'] / best['b']:.2f}  (c)/(a) {best['a'] / best['c']:.2f}")
+    windows = sorted_windows(tokenize_documents(docs, fast.tokenizer), fast.tokenizer, fast.max_length, fast.stride)[0]
+    ceiling = fp32_ceiling(full.model.tagger.config, sum(len(w["input_ids"]) for _, _, w in windows) / len(windows))
+    print(f"fp32 ceiling {ceiling['tokens_per_s']:.0f} tokens/s ({ceiling['gflops']:.0f} GFLOP/s matrix products here, "
+          f"{ceiling['mflops_per_token']:.1f} MFLOP a token): (b) runs at {tokens / best['b'] / ceiling['tokens_per_s']:.0%} "
+          f"of it; 3x (a) would need {3 * tokens / best['a'] / ceiling['tokens_per_s']:.0%}")
 
     a, b = outputs["a"], outputs["b"]
     ref = tagger(full)

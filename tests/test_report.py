@@ -102,6 +102,25 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
     assert docs  # the fixture itself is valid
 
 
+def test_crossval_can_hold_out_a_subset_of_the_documents(tmp_path, monkeypatch):
+    docs = []
+    for n in range(4):
+        d = load_export(GOLD)[0]
+        d.doc_id = f"doc{n}"
+        docs.append(d)
+    held = []
+    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out: (
+        held.append((held_out.doc_id, [d.doc_id for d in train_docs])) or {"headline": {}, "seconds": 0.0}))
+    monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: docs)
+    cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv", curve=False,
+                held_out=[3, 1], progress=False)
+    assert held == [("doc1", ["doc0", "doc2", "doc3"]), ("doc3", ["doc0", "doc1", "doc2"])]
+    with pytest.raises(cv.ConfigError, match="held-out"):
+        cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv2", curve=False,
+                    held_out=[4], progress=False)
+    assert not (tmp_path / "cv2").exists()
+
+
 def test_variant_configs_are_overrides():
     base = cv.load_config(ROOT / "train" / "tiny.yaml")
     seeds, aug, syn, re3d, full = (cv.variant_config(base, v) for v in cv.VARIANTS)

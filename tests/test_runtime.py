@@ -65,7 +65,8 @@ def test_onnx_matches_torch_spans_and_relations(extractors):
 
 
 def test_tagger_alone_matches_extractor_spans(extractors):
-    from clashwatch.runtime import tag_documents, tokenize_documents
+    from clashwatch.data import tokenize_documents
+    from clashwatch.runtime import tag_documents
 
     torch_ex, onnx_ex = extractors
     ref = [[(s.start, s.end, s.label) for s in e.spans] for e in torch_ex.extract_batch(TEXTS)]
@@ -75,8 +76,7 @@ def test_tagger_alone_matches_extractor_spans(extractors):
 
 
 def test_batched_tokenisation_equals_per_document(extractors):
-    from clashwatch.data import tokenize_document
-    from clashwatch.runtime import tokenize_documents
+    from clashwatch.data import tokenize_document, tokenize_documents
 
     tok = extractors[0].tokenizer
     batched = tokenize_documents(TEXTS, tok)
@@ -84,6 +84,19 @@ def test_batched_tokenisation_equals_per_document(extractors):
     for text, tdoc in zip(TEXTS, batched):
         if tdoc is not None:
             assert vars(tdoc) == vars(tokenize_document(text, tok))
+
+
+def test_onnx_path_gives_torch_one_thread_and_restores_it(extractors, monkeypatch):
+    import torch
+
+    torch_ex, onnx_ex = extractors
+    seen = []
+    head = onnx_ex.model.relation_head
+    monkeypatch.setattr(onnx_ex.model, "relation_head", lambda *a: seen.append(torch.get_num_threads()) or head(*a))
+    before = torch.get_num_threads()
+    list(onnx_ex.extract_batch(TEXTS))
+    assert seen and set(seen) == {1}  # torch's spinning pool would take cores from ONNX Runtime
+    assert torch.get_num_threads() == before
 
 
 def test_export_is_cached_in_the_model_folder(random_model, extractors):

@@ -4,6 +4,7 @@ the whole document (tokenised once), and the relation candidates of each window.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -49,19 +50,32 @@ class TokenizedDoc:
         return len(self.ids)
 
 
-def tokenize_document(text: str, tokenizer) -> TokenizedDoc:
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    offsets = [tuple(o) for o in enc["offset_mapping"]]
-    words = enc.word_ids()
-    first, word_end = [], [0] * len(offsets)
-    for i, w in enumerate(words):
-        first.append(w is None or i == 0 or words[i - 1] != w)
-    end = 0
+def _tokenized(text: str, ids, offsets, words) -> TokenizedDoc:
+    offsets = [tuple(o) for o in offsets]
+    first = [w is None or i == 0 or words[i - 1] != w for i, w in enumerate(words)]
+    word_end, end = [0] * len(offsets), 0
     for i in range(len(offsets) - 1, -1, -1):
         if i == len(offsets) - 1 or first[i + 1] or words[i] is None:
             end = offsets[i][1]
         word_end[i] = max(end, offsets[i][1])
-    return TokenizedDoc(text, list(enc["input_ids"]), offsets, first, word_end)
+    return TokenizedDoc(text, list(ids), offsets, first, word_end)
+
+
+def tokenize_document(text: str, tokenizer) -> TokenizedDoc:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    return _tokenized(text, enc["input_ids"], enc["offset_mapping"], enc.word_ids())
+
+
+def tokenize_documents(texts: list[str], tokenizer) -> list[TokenizedDoc | None]:
+    """`tokenize_document` for many texts in one call of the (multi-threaded) fast tokenizer; blank
+    texts give None."""
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    out: list[TokenizedDoc | None] = [None] * len(texts)
+    if keep:
+        enc = tokenizer([texts[i] for i in keep], add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        for n, i in enumerate(keep):
+            out[i] = _tokenized(texts[i], enc["input_ids"][n], enc["offset_mapping"][n], enc.word_ids(n))
+    return out
 
 
 def window_ranges(n_tokens: int, body: int, stride: int) -> list[tuple[int, int]]:
@@ -78,13 +92,14 @@ def window_ranges(n_tokens: int, body: int, stride: int) -> list[tuple[int, int]
         start += step
 
 
-def special_layout(tokenizer) -> tuple[list[int], list[int]]:
+@functools.lru_cache(maxsize=8)  # asked once per document; the answer depends on the tokenizer only
+def special_layout(tokenizer) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The special token ids a single sequence gets before and after its body."""
     body = tokenizer("a", add_special_tokens=False)["input_ids"]
     full = tokenizer("a", add_special_tokens=True)["input_ids"]
     for k in range(len(full) - len(body) + 1):
         if full[k : k + len(body)] == body:
-            return full[:k], full[k + len(body) :]
+            return tuple(full[:k]), tuple(full[k + len(body) :])
     raise ValueError("cannot find where the tokenizer puts its special tokens")
 
 
@@ -104,7 +119,7 @@ def make_windows(tdoc: TokenizedDoc, tokenizer, max_length: int, stride: int) ->
     body = max_length - len(prefix) - len(suffix)
     windows = []
     for s, e in window_ranges(len(tdoc), body, stride):
-        ids = prefix + tdoc.ids[s:e] + suffix
+        ids = [*prefix, *tdoc.ids[s:e], *suffix]
         windows.append({"input_ids": ids, "token_start": s, "token_end": e, "prefix": len(prefix)})
     return windows
 

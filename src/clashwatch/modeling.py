@@ -82,10 +82,13 @@ class RelationHead(nn.Module):
         """hidden [T, H] of one window; spans [S, 3] (first token, last token, label id) ; pairs [P, 2]
         (head, tail indices into spans) -> logits [P, classes]."""
         T = hidden.size(0)
-        pos = torch.arange(T, device=hidden.device)
-        neg = torch.finfo(hidden.dtype).min
-        span_mask = (pos[None] >= spans[:, :1]) & (pos[None] <= spans[:, 1:2])  # [S, T]
-        span_repr = hidden[None].masked_fill(~span_mask[..., None], neg).amax(1)  # [S, H]
+        # max-pool each span over its own tokens only: gather [S, longest span, H] rather than mask [S, T, H]
+        width = int((spans[:, 1] - spans[:, 0]).max()) + 1 if spans.numel() else 1
+        offsets = torch.arange(width, device=hidden.device)
+        index = spans[:, :1] + offsets[None]  # [S, width]
+        inside = index <= spans[:, 1:2]
+        gathered = hidden[index.clamp(max=T - 1)]  # [S, width, H]
+        span_repr = gathered.masked_fill(~inside[..., None], torch.finfo(hidden.dtype).min).amax(1)  # [S, H]
         # the context between two spans is mean-pooled from a prefix sum: O(pairs x H) instead of a
         # [pairs, T, H] masked max, which dominated training time on CPU
         prefix = torch.cat([hidden.new_zeros(1, hidden.size(1)), hidden.cumsum(0)])  # [T + 1, H]

@@ -25,10 +25,10 @@ from .data import (
     pair_allowed,
     sorted_windows,
     span_token_range,
-    tokenize_document,
+    tokenize_documents,
     window_tags,
 )
-from .runtime import RUNTIMES, OnnxJointModel
+from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
 from .schema import ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "default"
@@ -136,7 +136,7 @@ class Extractor:
             raise TypeError(f"extract() needs a str, got {type(text).__name__}")
         return self._extract_many([text], [doc_id or "doc"], as_date(published))[0]
 
-    def extract_batch(self, texts: Iterable[str], batch_size: int = 16, published: date | str | None = None,
+    def extract_batch(self, texts: Iterable[str], batch_size: int = 8, published: date | str | None = None,
                       doc_ids: Iterable[str] | None = None) -> Iterator[Extraction | BatchItemError]:
         """Extractions in input order; windows of several documents share batches. A document that
         fails yields a BatchItemError in its place."""
@@ -174,9 +174,10 @@ class Extractor:
 
     # ------------------------------------------------------------ core
 
-    def _extract_many(self, texts, doc_ids, published=None, batch_size: int = 16) -> list[Extraction]:
-        tdocs = [tokenize_document(t, self.tokenizer) if t.strip() else None for t in texts]
-        results = self.run(tdocs, batch_size=batch_size)
+    def _extract_many(self, texts, doc_ids, published=None, batch_size: int = 8) -> list[Extraction]:
+        tdocs = tokenize_documents(texts, self.tokenizer)
+        with cpu_threads_for(self.model):
+            results = self.run(tdocs, batch_size=batch_size)
         out = []
         for text, doc_id, tdoc, result in zip(texts, doc_ids, tdocs, results):
             spans, relations = result if result else ([], [])
@@ -195,7 +196,7 @@ class Extractor:
 
     @torch.inference_mode()
     def run(self, tdocs: list[TokenizedDoc | None], gold_spans: list[list[Span]] | None = None,
-            batch_size: int = 16) -> list[tuple[list[Span], list[Relation]] | None]:
+            batch_size: int = 8) -> list[tuple[list[Span], list[Relation]] | None]:
         """Spans and relations for tokenised documents; with `gold_spans` the tagger is bypassed for the
         relation candidates (relation evaluation given gold spans)."""
         import time

@@ -11,6 +11,7 @@ tagger's weights so a retrained model never meets a stale export.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -175,28 +176,23 @@ class OnnxJointModel:
         return torch.from_numpy(logits), torch.from_numpy(hidden)
 
 
-def tokenize_documents(texts: list[str], tokenizer) -> list[TokenizedDoc | None]:
-    """`data.tokenize_document` for many texts in one call of the (multi-threaded) fast tokenizer."""
-    keep = [i for i, t in enumerate(texts) if t.strip()]
-    out: list[TokenizedDoc | None] = [None] * len(texts)
-    if not keep:
-        return out
-    enc = tokenizer([texts[i] for i in keep], add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    for n, i in enumerate(keep):
-        offsets = [tuple(o) for o in enc["offset_mapping"][n]]
-        words = enc.word_ids(n)
-        first = [w is None or j == 0 or words[j - 1] != w for j, w in enumerate(words)]
-        word_end, end = [0] * len(offsets), 0
-        for j in range(len(offsets) - 1, -1, -1):
-            if j == len(offsets) - 1 or first[j + 1] or words[j] is None:
-                end = offsets[j][1]
-            word_end[j] = max(end, offsets[j][1])
-        out[i] = TokenizedDoc(texts[i], list(enc["input_ids"][n]), offsets, first, word_end)
-    return out
+@contextlib.contextmanager
+def cpu_threads_for(model):
+    """Under ONNX Runtime, torch (softmax, the small relation head) runs on one thread for the duration:
+    its idle pool threads spin and took about a third of the cores from ONNX Runtime's (eval/README.md)."""
+    if not isinstance(model, OnnxJointModel):
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @torch.inference_mode()
-def tag_documents(extractor, tdocs: list[TokenizedDoc | None], batch_size: int = 16) -> list[list[dict]]:
+def tag_documents(extractor, tdocs: list[TokenizedDoc | None], batch_size: int = 8) -> list[list[dict]]:
     """The tagger alone: windows of all documents, sorted by length and batched, one encoder pass
     each; a token's tag comes from the window where it has most context (as in `Extractor.run`).
     Returns `data.decode_tags` span dicts per document."""
@@ -205,13 +201,14 @@ def tag_documents(extractor, tdocs: list[TokenizedDoc | None], batch_size: int =
     tags: list[dict] = [dict() for _ in tdocs]
     probs: list[dict] = [dict() for _ in tdocs]
     pad = tok.pad_token_id or 0
-    for b in range(0, len(windows), batch_size):
-        batch = windows[b : b + batch_size]
-        logits, _ = model.encode(*pad_batch([w for _, _, w in batch], pad))
-        best_p, best = logits.float().softmax(-1).max(-1)
-        best_p, best = best_p.tolist(), best.tolist()
-        for i, (d, k, w) in enumerate(batch):
-            for tok_i, (tag, prob) in window_tags(tdocs[d], w, best[i], best_p[i]).items():
-                if owners[d][tok_i] == k:
-                    tags[d][tok_i], probs[d][tok_i] = tag, prob
+    with cpu_threads_for(model):
+        for b in range(0, len(windows), batch_size):
+            batch = windows[b : b + batch_size]
+            logits, _ = model.encode(*pad_batch([w for _, _, w in batch], pad))
+            best_p, best = logits.float().softmax(-1).max(-1)
+            best_p, best = best_p.tolist(), best.tolist()
+            for i, (d, k, w) in enumerate(batch):
+                for tok_i, (tag, prob) in window_tags(tdocs[d], w, best[i], best_p[i]).items():
+                    if owners[d][tok_i] == k:
+                        tags[d][tok_i], probs[d][tok_i] = tag, prob
     return [decode_tags(t, tags[d], probs[d]) if t is not None else [] for d, t in enumerate(tdocs)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 SPEC_VERSION = "1.1"
@@ -40,6 +41,7 @@ def relation_allowed(label: str, head_label: str, tail_label: str) -> bool:
     return label != "same_event" or head_label == tail_label
 
 
+@functools.lru_cache(maxsize=None)  # asked for every candidate pair at inference
 def allowed_relations(head_label: str, tail_label: str) -> tuple[str, ...]:
     """The relation labels the spec allows between two span labels (may be empty)."""
     return tuple(r for r in RELATION_LABELS if relation_allowed(r, head_label, tail_label))
