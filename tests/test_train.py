@@ -101,3 +101,28 @@ def test_replace_dir_swaps_a_finished_folder_in(tmp_path):
     replace_dir(tmp_path / "new", tmp_path / "dst")
     assert (tmp_path / "dst" / "a").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dst"]
+
+
+def test_only_sources_marked_augment_are_augmented(tmp_path, tiny_config, fixture_doc, monkeypatch):
+    import clashwatch.augment as augment_module
+    import clashwatch.train as train_module
+
+    from clashwatch.config import config_from_dict
+
+    obj = tiny_config.model_dump(mode="json")
+    obj["data"]["sources"] = [{"path": "tests/fixtures/seed000.json", "gold": True},
+                              {"path": "tests/fixtures/seed000.json", "gold": False, "augment": False, "weight": 0.5}]
+    obj["augment"].update(enabled=True, substitution=False)
+    config = config_from_dict(obj, "test")
+    augmented = []
+    monkeypatch.setattr(augment_module, "augment_documents", lambda ds, *a: augmented.append(ds) or [])
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("data built")
+
+    monkeypatch.setattr(train_module, "build_dataset", stop)
+    for docs in (None, [fixture_doc]):  # the config's gold file, then docs given to train() in its place
+        augmented.clear()
+        with pytest.raises(RuntimeError, match="data built"):
+            train_module.train(config, tmp_path / "m", docs=docs)
+        assert [[d.doc_id for d in ds] for ds in augmented] == [[fixture_doc.doc_id]]

@@ -28,38 +28,24 @@ log = logging.getLogger("clashwatch.train")
 
 
 def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> list[tuple[list[Document], float, dict]]:
-    """(documents, weight, provenance) per source; `docs` replaces the gold sources."""
+    """(documents, weight, provenance) per source; `docs` replaces the gold sources. The provenance
+    says whether the source is augmented (`augment.enabled` still decides whether anything is)."""
     from .corpus import load_export
 
     out, replaced = [], False
     for source in config.data.sources:
         if source.gold and docs is not None:
             if not replaced:
-                out.append((list(docs), source.weight, {"path": "(docs given to train())", "sha256": docs_hash(docs)}))
+                out.append((list(docs), source.weight, {"path": "(docs given to train())", "sha256": docs_hash(docs),
+                                                         "augment": source.augment}))
                 replaced = True
             continue
         path = resolve_path(source.path)
         loaded = load_export(path)  # raises AnnotationError on the first invalid item
-        out.append((loaded, source.weight, {"path": str(source.path), "sha256": file_hash(path), "documents": len(loaded)}))
+        out.append((loaded, source.weight, {"path": str(source.path), "sha256": file_hash(path), "documents": len(loaded),
+                                            "augment": source.augment}))
     if docs is not None and not replaced:
-        out.insert(0, (list(docs), 1.0, {"path": "(docs given to train())", "sha256": docs_hash(docs)}))
-    return out
-
-
-def _source_configs(config: TrainConfig, docs: list[Document] | None) -> list:
-    """The config entry behind each element of load_sources()'s result, in the same order."""
-    from .config import SourceConfig
-
-    out, replaced = [], False
-    for source in config.data.sources:
-        if source.gold and docs is not None:
-            if not replaced:
-                out.append(source)
-                replaced = True
-            continue
-        out.append(source)
-    if docs is not None and not replaced:
-        out.insert(0, SourceConfig(path="docs"))
+        out.insert(0, (list(docs), 1.0, {"path": "(docs given to train())", "sha256": docs_hash(docs), "augment": True}))
     return out
 
 
@@ -215,8 +201,9 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
 
     # 2. data: sources with their weights, augmentation of the sources, windows
     train_docs, weights = [], []
-    for (ds, weight, _), source in zip(sources, _source_configs(config, docs)):
-        extra = augment_documents(ds, config.augment, gazetteer) if config.augment.enabled and source.augment else []
+    for ds, weight, provenance in sources:
+        augmented = config.augment.enabled and provenance["augment"]
+        extra = augment_documents(ds, config.augment, gazetteer) if augmented else []
         train_docs += ds + extra
         weights += [weight] * (len(ds) + len(extra))
     dataset = build_dataset(train_docs, tokenizer, dc.max_length, dc.stride, weights)
