@@ -1,7 +1,7 @@
 """Inference speed on CPU, three paths side by side in one run, on the same model and documents.
 
   (a) transformers.pipeline("token-classification") called once per document (aggregation "first")
-  (b) clashwatch's tagger alone on the batch path (runtime.tag_documents)
+  (b) clashwatch's tagger alone on the batch path (Extractor.run(..., relations=False))
   (c) clashwatch end to end: tagger, relations and events (Extractor.extract_batch)
 
 Documents: seed sentences (annotations/seeds/*.txt, split with corpus.sentence_bounds) repeated and
@@ -145,7 +145,6 @@ def main(argv=None) -> int:
 
     from clashwatch.predict import Extractor
     from clashwatch.data import tokenize_documents
-    from clashwatch.runtime import tag_documents
 
     fast = Extractor.load(args.model, device="cpu", runtime=args.runtime, quantize=args.quantize, threads=args.threads)
     full = Extractor.load(args.model, device="cpu")  # full precision torch: the reference spans
@@ -154,9 +153,9 @@ def main(argv=None) -> int:
     docs = make_documents(args.docs, fast.tokenizer, fast.max_length - 2, args.seed)
     tokens = sum(len(ids) for ids in fast.tokenizer(docs, add_special_tokens=False)["input_ids"])
 
-    def tagger(ex):
-        return [{(s["start"], s["end"], s["label"]) for s in spans}
-                for spans in tag_documents(ex, tokenize_documents(docs, ex.tokenizer), batch_size=args.batch_size)]
+    def tagger(ex):  # the tagger alone: no relation head, no events
+        results = ex.run(tokenize_documents(docs, ex.tokenizer), batch_size=args.batch_size, relations=False)
+        return [{(s.start, s.end, s.label) for s in spans} for spans, _ in results]
 
     paths = {
         "a": lambda: [spans_of_pipeline(pipe(d), d) for d in docs],

@@ -66,13 +66,13 @@ def test_onnx_matches_torch_spans_and_relations(extractors):
 
 def test_tagger_alone_matches_extractor_spans(extractors):
     from clashwatch.data import tokenize_documents
-    from clashwatch.runtime import tag_documents
 
     torch_ex, onnx_ex = extractors
     ref = [[(s.start, s.end, s.label) for s in e.spans] for e in torch_ex.extract_batch(TEXTS)]
     for ex in extractors:
-        spans = tag_documents(ex, tokenize_documents(TEXTS, ex.tokenizer), batch_size=3)
-        assert [[(s["start"], s["end"], s["label"]) for s in doc] for doc in spans] == ref
+        results = ex.run(tokenize_documents(TEXTS, ex.tokenizer), batch_size=3, relations=False)
+        assert [[(s.start, s.end, s.label) for s in r[0]] if r else [] for r in results] == ref
+        assert not any(r[1] for r in results if r)
 
 
 def test_batched_tokenisation_equals_per_document(extractors):

@@ -176,8 +176,7 @@ class Extractor:
 
     def _extract_many(self, texts, doc_ids, published=None, batch_size: int = 8) -> list[Extraction]:
         tdocs = tokenize_documents(texts, self.tokenizer)
-        with cpu_threads_for(self.model):
-            results = self.run(tdocs, batch_size=batch_size)
+        results = self.run(tdocs, batch_size=batch_size)
         out = []
         for text, doc_id, tdoc, result in zip(texts, doc_ids, tdocs, results):
             spans, relations = result if result else ([], [])
@@ -194,11 +193,16 @@ class Extractor:
             return []
         return assemble_events(ex.to_document(), published)
 
-    @torch.inference_mode()
     def run(self, tdocs: list[TokenizedDoc | None], gold_spans: list[list[Span]] | None = None,
-            batch_size: int = 8) -> list[tuple[list[Span], list[Relation]] | None]:
+            batch_size: int = 8, relations: bool = True) -> list[tuple[list[Span], list[Relation]] | None]:
         """Spans and relations for tokenised documents; with `gold_spans` the tagger is bypassed for the
-        relation candidates (relation evaluation given gold spans)."""
+        relation candidates (relation evaluation given gold spans); `relations=False` runs the tagger
+        alone (no relation head; every relation list is empty)."""
+        with cpu_threads_for(self.model):
+            return self._run(tdocs, gold_spans, batch_size, relations)
+
+    @torch.inference_mode()
+    def _run(self, tdocs, gold_spans, batch_size, relations):
         import time
 
         windows, owners = sorted_windows(tdocs, self.tokenizer, self.max_length, self.stride)
@@ -223,8 +227,11 @@ class Extractor:
                 for tok, (tag, prob) in found.items():
                     if owners[d][tok] == k:
                         tags[d][tok], probs[d][tok] = tag, prob
-                local.append(({t: v[0] for t, v in found.items()}, {t: v[1] for t, v in found.items()}))
+                if relations:
+                    local.append(({t: v[0] for t, v in found.items()}, {t: v[1] for t, v in found.items()}))
             self.timings["tagger_s"] += time.perf_counter() - t0
+            if not relations:
+                continue
             t0 = time.perf_counter()
             for i, (d, k, w) in enumerate(batch):
                 tdoc, s0, e0, prefix = tdocs[d], w["token_start"], w["token_end"], w["prefix"]

@@ -4,10 +4,7 @@
 returns (tag logits, last hidden state) from one ONNX Runtime call, and `.relation_head` is the
 trained torch head, run on the hidden states of the candidate pairs only. The exported graph is
 cached in the model folder (`onnx/`), made on first use and written atomically, and keyed on the
-tagger's weights so a retrained model never meets a stale export.
-
-`tag_documents` is the tagger alone on the batch path (no relations, no events): what
-`eval/bench_inference.py` measures as (b)."""
+tagger's weights so a retrained model never meets a stale export."""
 
 from __future__ import annotations
 
@@ -21,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import TokenizedDoc, decode_tags, pad_batch, sorted_windows, window_tags
 from .schema import ClashwatchError
 
 RUNTIMES = ("torch", "onnx")
@@ -189,26 +185,3 @@ def cpu_threads_for(model):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-@torch.inference_mode()
-def tag_documents(extractor, tdocs: list[TokenizedDoc | None], batch_size: int = 8) -> list[list[dict]]:
-    """The tagger alone: windows of all documents, sorted by length and batched, one encoder pass
-    each; a token's tag comes from the window where it has most context (as in `Extractor.run`).
-    Returns `data.decode_tags` span dicts per document."""
-    model, tok = extractor.model, extractor.tokenizer
-    windows, owners = sorted_windows(tdocs, tok, extractor.max_length, extractor.stride)
-    tags: list[dict] = [dict() for _ in tdocs]
-    probs: list[dict] = [dict() for _ in tdocs]
-    pad = tok.pad_token_id or 0
-    with cpu_threads_for(model):
-        for b in range(0, len(windows), batch_size):
-            batch = windows[b : b + batch_size]
-            logits, _ = model.encode(*pad_batch([w for _, _, w in batch], pad))
-            best_p, best = logits.float().softmax(-1).max(-1)
-            best_p, best = best_p.tolist(), best.tolist()
-            for i, (d, k, w) in enumerate(batch):
-                for tok_i, (tag, prob) in window_tags(tdocs[d], w, best[i], best_p[i]).items():
-                    if owners[d][tok_i] == k:
-                        tags[d][tok_i], probs[d][tok_i] = tag, prob
-    return [decode_tags(t, tags[d], probs[d]) if t is not None else [] for d, t in enumerate(tdocs)]
