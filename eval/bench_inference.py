@@ -4,7 +4,7 @@
   (b) clashwatch's tagger alone on the batch path (Extractor.run(..., relations=False))
   (c) clashwatch end to end: tagger, relations and events (Extractor.extract_batch)
 
-Documents: seed sentences (annotations/seeds/*.txt, split with corpus.sentence_bounds) repeated and
+Documents: seed sentences (annotations/seeds/*.txt, split with validate.sentence_bounds) repeated and
 shuffled into articles that fit in one model window, so (a) and (b) see each token with the same
 context and their spans can be compared exactly. Tokens = word-piece tokens of the documents
 (special tokens and padding not counted), the same number for every path.
@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from clashwatch.corpus import sentence_bounds  # noqa: E402
+from clashwatch.validate import sentence_bounds  # noqa: E402
 from clashwatch.data import sorted_windows, tidy_spans  # noqa: E402
 
 

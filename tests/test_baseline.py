@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from clashwatch.baseline import extract
-from clashwatch.corpus import check_document
+from clashwatch.validate import check_document
 from clashwatch.evaluate import score
 
 SEED = (Path(__file__).resolve().parents[1] / "annotations" / "seeds" / "000_db04a95a72ef5216.txt")

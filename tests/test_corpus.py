@@ -85,10 +85,6 @@ def _overlap(result):
     return result + [span("T7", "troops", "ACTOR")]
 
 
-def _across_sentences(result):
-    return result + [span("T7", "Monday. A", "TIME")]
-
-
 def _wrong_direction(result):
     return result + [rel("T1", "T2", "participant")]
 
@@ -102,7 +98,6 @@ BAD = [
     (_unknown_label, "T2", "label"),
     (_dangling, "participant:T2->T9", "dangling"),
     (_overlap, "T7", "overlap"),
-    (_across_sentences, "T7", "sentence"),
     (_wrong_direction, "participant:T1->T2", "relation_type"),
     (_forward_same_event, "same_event:T5->T6", "same_event"),
 ]
@@ -220,16 +215,37 @@ def test_round_trip_of_a_built_export(tmp_path, capsys):
     assert result_from_document(doc) == tasks[0]["annotations"][0]["result"]
 
 
-def test_build_writes_nothing_on_a_bad_ann(tmp_path):
+def test_build_reports_a_bad_article_and_builds_the_rest(tmp_path, capsys):
     texts, anns = tmp_path / "texts", tmp_path / "ann"
     texts.mkdir()
     anns.mkdir()
-    (texts / "a.txt").write_text(TEXT, encoding="utf-8")
+    for name in ("a", "b"):
+        (texts / f"{name}.txt").write_text(TEXT, encoding="utf-8")
     (anns / "a.ann").write_text("T1 CLASH clashed\nT2 ACTOR Tajik troops\nR participant T1 T2\nR participant T2 T1\n",
                                 encoding="utf-8")
+    (anns / "b.ann").write_text("T1 CLASH clashed\nT2 ACTOR Tajik troops\nR participant T1 T2\n", encoding="utf-8")
     out = tmp_path / "out.json"
-    assert main(["annotations", "build", "--texts", str(texts), "--ann", str(anns), "--out", str(out)]) == 2
-    assert not out.exists()
+    assert main(["annotations", "build", "--texts", str(texts), "--ann", str(anns), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "[relation_type] task a.txt, item participant:T2->T1" in err and "1 article(s) rejected" in err
+    assert [d.doc_id for d in load_export(out)] == ["b.txt"]
+
+
+def test_build_rejects_text_copied_from_a_reference(tmp_path, capsys):
+    seeds, texts, anns = tmp_path / "seeds", tmp_path / "texts", tmp_path / "ann"
+    for folder in (seeds, texts, anns):
+        folder.mkdir()
+    (seeds / "seed.txt").write_text(TEXT, encoding="utf-8")
+    (texts / "copy.txt").write_text("New intro here. " + TEXT, encoding="utf-8")
+    (texts / "new.txt").write_text("Rebels and soldiers clashed near Ostrava on a cold Monday in a long gorge.",
+                                   encoding="utf-8")
+    for name in ("copy", "new"):
+        (anns / f"{name}.ann").write_text("T1 CLASH clashed\n", encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert main(["annotations", "build", "--texts", str(texts), "--ann", str(anns), "--out", str(out),
+                 "--reject-overlap-with", str(seeds)]) == 1
+    assert "[seed_overlap] task copy.txt" in capsys.readouterr().err
+    assert [d.doc_id for d in load_export(out)] == ["new.txt"]
 
 
 def test_documents_are_not_shared_between_round_trips():

@@ -86,7 +86,7 @@ def test_dataset_has_weights(fixture_doc, tokenizer):
 def test_substitution_keeps_offsets(fixture_doc):
     from clashwatch.augment import augment_documents, load_gazetteer, substitute
     from clashwatch.config import AugmentConfig
-    from clashwatch.corpus import check_document
+    from clashwatch.validate import check_document
 
     gaz = load_gazetteer(None, [fixture_doc])
     for seed in range(5):

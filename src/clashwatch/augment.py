@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .corpus import sentence_bounds
+from .validate import sentence_bounds
 from .schema import ConfigError, Document, Span
 
 GAZETTEER: dict[str, list[str]] = {

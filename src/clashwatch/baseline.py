@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .corpus import sentence_bounds
+from .validate import sentence_bounds
 from .schema import Document, Relation, Span, allowed_relations
 
 _CAP = r"[A-Z][\w-]*"

@@ -1,68 +1,19 @@
-"""Gold corpora: Label Studio JSON exports <-> Documents, the mechanical validator, and the
-stand-off (.ann) files from which the gold exports are built reproducibly."""
+"""Gold corpora as Label Studio JSON exports: export <-> Documents (checked by `validate`), atomic
+writes, counts."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
+
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from .schema import (
-    RELATION_LABELS,
-    SPAN_LABELS,
-    AnnotationError,
-    Document,
-    Relation,
-    Span,
-    relation_allowed,
-)
+from .schema import RELATION_LABELS, SPAN_LABELS, AnnotationError, Document, Relation, Span
+from .validate import check_document
 
 FROM_NAME, TO_NAME = "label", "text"
-
-# ---------------------------------------------------------------- sentences
-
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "gen", "col", "lt", "maj", "capt", "sgt", "st", "no", "vs", "jan", "feb", "mar",
-    "apr", "aug", "sept", "sep", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "gov", "sen", "rep", "approx",
-}
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[\"'“‘«(\[]?[A-Z0-9])")
-
-
-def sentence_bounds(text: str) -> list[tuple[int, int]]:
-    """Character ranges of sentences: split at line breaks and at ./!/? followed by a capital,
-    except after abbreviations ("Gen.", "a.m.", "U.S.")."""
-    cuts: set[int] = set()
-    for m in re.finditer(r"\n", text):
-        cuts.add(m.end())
-    for m in _BOUNDARY.finditer(text):
-        word = re.search(r"([\w.]+)$", text[: m.start()])
-        token = word.group(1).lower() if word else ""
-        last = token.rsplit(".", 1)[-1]
-        if token in _ABBREVIATIONS or len(last) == 1 and last.isalpha():
-            continue
-        cuts.add(m.end())
-    bounds, start = [], 0
-    for cut in sorted(cuts) + [len(text)]:
-        segment = text[start:cut]
-        stripped = segment.strip()
-        if stripped:
-            lead = len(segment) - len(segment.lstrip())
-            bounds.append((start + lead, start + lead + len(stripped)))
-        start = cut
-    return bounds
-
-
-def sentence_index(text: str) -> list[int]:
-    """For each character, the index of its sentence (-1 for whitespace between sentences)."""
-    index = [-1] * len(text)
-    for i, (start, end) in enumerate(sentence_bounds(text)):
-        index[start:end] = [i] * (end - start)
-    return index
-
 
 # ---------------------------------------------------------------- Label Studio <-> Document
 
@@ -122,57 +73,6 @@ def document_from_result(task: dict, result: list, name: str) -> Document:
         else:
             raise _fail(f"unknown result type {kind!r}", name, str(item.get("id", n)), "shape")
     return doc
-
-
-def check_document(doc: Document, name: str | None = None) -> list[AnnotationError]:
-    """Every mechanical rule of the spec, as a list of errors (empty = valid)."""
-    name = name or doc.doc_id
-    errors: list[AnnotationError] = []
-    text = doc.text
-    ids = Counter(s.id for s in doc.spans)
-    for sid, count in ids.items():
-        if count > 1:
-            errors.append(_fail(f"span id used {count} times", name, sid, "duplicate_id"))
-    sentences = sentence_index(text)
-    for s in doc.spans:
-        if s.label not in SPAN_LABELS:
-            errors.append(_fail(f"unknown span label {s.label!r}", name, s.id, "label"))
-        if not (0 <= s.start < s.end <= len(text)):
-            errors.append(_fail(f"offsets {s.start}:{s.end} outside text of length {len(text)}", name, s.id, "offsets"))
-            continue
-        if text[s.start : s.end] != s.text:
-            errors.append(
-                _fail(f"text[{s.start}:{s.end}] is {text[s.start:s.end]!r}, span says {s.text!r}", name, s.id, "offsets")
-            )
-        inner = text[s.start : s.end]
-        if inner != inner.strip() or inner[0] in ",;:\"“”‘’'«»" or inner[-1] in ",;:\"“”‘’'«»":
-            errors.append(_fail(f"span {inner!r} is not trimmed", name, s.id, "trim"))
-        if len({sentences[i] for i in range(s.start, s.end)} - {-1}) > 1 or -1 in sentences[s.start : s.end][:1]:
-            errors.append(_fail(f"span {inner!r} crosses a sentence boundary", name, s.id, "sentence"))
-    ordered = doc.sorted_spans()
-    for a, b in zip(ordered, ordered[1:]):
-        if b.start < a.end:
-            errors.append(_fail(f"overlaps span {a.id} ({a.text!r})", name, b.id, "overlap"))
-    spans = doc.span_by_id()
-    seen = Counter((r.head, r.tail, r.label) for r in doc.relations)
-    for (head, tail, label), count in seen.items():
-        if count > 1:
-            errors.append(_fail(f"relation {label} given {count} times", name, f"{head}->{tail}", "duplicate_relation"))
-    for r in doc.relations:
-        rid = f"{r.label}:{r.head}->{r.tail}"
-        if r.label not in RELATION_LABELS:
-            errors.append(_fail(f"unknown relation label {r.label!r}", name, rid, "label"))
-            continue
-        if r.head not in spans or r.tail not in spans:
-            missing = r.head if r.head not in spans else r.tail
-            errors.append(_fail(f"points at missing span id {missing!r}", name, rid, "dangling"))
-            continue
-        head, tail = spans[r.head], spans[r.tail]
-        if not relation_allowed(r.label, head.label, tail.label):
-            errors.append(_fail(f"{r.label} not allowed from {head.label} to {tail.label}", name, rid, "relation_type"))
-        if r.label == "same_event" and not head.start > tail.start:
-            errors.append(_fail("same_event must point from a later to an earlier mention", name, rid, "same_event"))
-    return errors
 
 
 def load_export_json(obj, source: str = "export", *, require_annotation: bool = True) -> list[Document]:
@@ -306,63 +206,6 @@ def write_export(path: str | Path, docs: list[Document]) -> None:
     tasks = [task_from_document(d, task_id=d.meta.get("task_id") or i + 1) for i, d in enumerate(docs)]
     load_export_json(tasks, str(path))
     write_json_atomic(path, tasks)
-
-
-# ---------------------------------------------------------------- stand-off .ann files
-
-_SPAN_LINE = re.compile(r"^(?P<id>T\d+)\s+(?P<label>[A-Z]+)\s+(?P<text>.+?)(?:\s+@(?P<occ>\d+))?\s*$")
-_REL_LINE = re.compile(r"^R\s+(?P<label>[a-z_]+)\s+(?P<head>T\d+)\s+(?P<tail>T\d+)\s*$")
-
-
-def find_occurrences(text: str, needle: str) -> list[int]:
-    """Start offsets of `needle` in `text`, not inside a longer word."""
-    left = r"(?<!\w)" if needle[:1].isalnum() else ""
-    right = r"(?!\w)" if needle[-1:].isalnum() else ""
-    return [m.start() for m in re.finditer(left + re.escape(needle) + right, text)]
-
-
-@dataclass
-class AnnLine:
-    number: int
-    raw: str
-
-
-def parse_ann(ann: str, text: str, doc_id: str) -> Document:
-    """Parse a stand-off file: `T<n> LABEL exact text [@occurrence]` and `R label T<head> T<tail>`.
-
-    The occurrence counts whole-word matches of the text in the article, from 1."""
-    doc = Document(doc_id=doc_id, text=text)
-    for number, raw in enumerate(ann.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        item = f"line {number}"
-        if m := _SPAN_LINE.match(line):
-            needle, occurrence = m["text"], int(m["occ"] or 1)
-            starts = find_occurrences(text, needle)
-            if len(starts) < occurrence:
-                raise _fail(f"{needle!r} occurs {len(starts)} times, @{occurrence} asked", doc_id, item, "ann_text")
-            start = starts[occurrence - 1]
-            doc.spans.append(Span(m["id"], start, start + len(needle), m["label"], needle))
-        elif m := _REL_LINE.match(line):
-            doc.relations.append(Relation(m["head"], m["tail"], m["label"]))
-        else:
-            raise _fail(f"cannot parse {raw!r}", doc_id, item, "ann_syntax")
-    return doc
-
-
-def build_from_ann(text_dir: str | Path, ann_dir: str | Path, extra_data: dict | None = None) -> list[Document]:
-    """Documents from every `<doc_id>.ann` in ann_dir with its text `<doc_id>` (a .txt file) in text_dir."""
-    docs = []
-    for ann_path in sorted(Path(ann_dir).glob("*.ann")):
-        text_path = Path(text_dir) / (ann_path.stem + ".txt")
-        if not text_path.exists():
-            raise AnnotationError(f"no text {text_path} for {ann_path}", task=ann_path.name, rule="file")
-        text = text_path.read_text(encoding="utf-8")
-        doc = parse_ann(ann_path.read_text(encoding="utf-8"), text, text_path.name)
-        doc.meta["data"] = dict(extra_data or {})
-        docs.append(doc)
-    return docs
 
 
 def corpus_stats(docs: list[Document]) -> dict:

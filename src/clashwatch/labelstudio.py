@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import check_document, document_from_result, load_export_json, pick_annotation, result_from_document
+from .corpus import document_from_result, load_export_json, pick_annotation, result_from_document
 from .corpus import task_from_document, write_json_atomic
+from .validate import check_document
 from .schema import AnnotationError, ClashwatchError, Document
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

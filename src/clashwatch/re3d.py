@@ -13,16 +13,9 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from .corpus import (
-    check_document,
-    load_export_json,
-    read_json,
-    sentence_index,
-    task_from_document,
-    write_json_atomic,
-    write_text_atomic,
-)
+from .corpus import load_export_json, read_json, task_from_document, write_json_atomic, write_text_atomic
 from .schema import AnnotationError, Document, Span
+from .validate import check_document, sentence_index
 
 CORPUS_FILE = "re3d.json"
 LICENCE_FILES = ("LICENSE", "ATTRIBUTION")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 
 def cmd_annotations_validate(args) -> int:
     from ..corpus import corpus_stats, load_export, validate_export
+    from ..validate import lint_document
 
     status = 0
     for path in args.files:
@@ -18,17 +20,44 @@ def cmd_annotations_validate(args) -> int:
             status = 1
             print(f"{path}: {len(errors)} error(s)", file=sys.stderr)
         else:
-            stats = corpus_stats(load_export(path))
+            docs = load_export(path)
+            stats = corpus_stats(docs)
+            warnings = sum(len(lint_document(d)) for d in docs)
             print(f"{path}: valid, {stats['documents']} documents, {stats['span_total']} spans, "
-                  f"{stats['relation_total']} relations")
+                  f"{stats['relation_total']} relations" + (f"; {warnings} warning(s): `clashwatch annotations "
+                                                           f"lint {path}` lists them" if warnings else ""))
     return status
 
 
+def cmd_annotations_lint(args) -> int:
+    from collections import Counter
+
+    from ..corpus import load_export
+    from ..validate import lint_document
+
+    rules = Counter()
+    for path in args.files:
+        for doc in load_export(path):
+            for w in lint_document(doc):
+                rules[w.rule] += 1
+                print(f"{path}: warning {w}")
+    summary = ", ".join(f"{rule} {n}" for rule, n in rules.most_common()) or "none"
+    print(f"{sum(rules.values())} warning(s): {summary}", file=sys.stderr)
+    return 1 if rules and args.strict else 0
+
+
 def cmd_annotations_build(args) -> int:
-    from ..corpus import build_from_ann, corpus_stats, write_export
+    from ..corpus import corpus_stats, write_export
+    from ..standoff import build_from_ann
 
     extra = json.loads(args.data) if args.data else {}
-    docs = build_from_ann(args.texts, args.ann, extra)
+    reference = None
+    if args.reject_overlap_with:
+        reference = [p.read_text(encoding="utf-8") for p in sorted(Path(args.reject_overlap_with).glob("*.txt"))]
+    build = build_from_ann(args.texts, args.ann, extra, reference)
+    for e in build.errors:
+        print(f"rejected: {e}", file=sys.stderr)
+    docs = build.documents
     if args.verbose:
         for d in docs:
             for s in d.sorted_spans():
@@ -37,6 +66,10 @@ def cmd_annotations_build(args) -> int:
                 print(f"{d.doc_id} {s.id:>4} {s.label:<10} {left}[[{s.text}]]{right}")
     write_export(args.out, docs)
     print(json.dumps(corpus_stats(docs), indent=1))
+    if build.errors:
+        rejected = len({e.task for e in build.errors})
+        print(f"{rejected} article(s) rejected, {len(docs)} built into {args.out}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -67,7 +100,13 @@ def add_parser(verbs) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--data", help="JSON object merged into every task's data, e.g. '{\"synthetic\": true}'")
     p.add_argument("-v", "--verbose", action="store_true", help="print every span in context")
+    p.add_argument("--reject-overlap-with", metavar="DIR",
+                   help="reject articles sharing more than 5%% of their word 8-grams with a .txt of DIR (the seeds)")
     p.set_defaults(func=cmd_annotations_build)
+    p = sub.add_parser("lint", help="the guidelines' consistency checks (warnings: unlinked arguments, chains, ...)")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--strict", action="store_true", help="exit non-zero when there is a warning")
+    p.set_defaults(func=cmd_annotations_lint)
     p = sub.add_parser("stats", help="span and relation counts per label")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_annotations_stats)
