@@ -4,7 +4,7 @@ from pathlib import Path
 
 from clashwatch.baseline import extract
 from clashwatch.validate import check_document
-from clashwatch.evaluate import score
+from clashwatch.scoring import score
 
 SEED = (Path(__file__).resolve().parents[1] / "annotations" / "seeds" / "000_db04a95a72ef5216.txt")
 TEXT = ("Tajikistan and Kyrgyzstan have agreed on another truce to end days of clashes at their shared border.\n"

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"data": {"sources": [{"path": "tests/fixtures/seed000.json"}]}}
 
 
-@pytest.mark.parametrize("name", ["default", "gpu", "tiny"])
+@pytest.mark.parametrize("name", ["default", "fast", "gpu", "gpu-minilm", "crossval", "tiny"])
 def test_shipped_configs_validate(name):
     config = load_config(REPO / "train" / f"{name}.yaml")
     assert config.data.sources
@@ -27,8 +27,8 @@ def test_unknown_key_is_rejected():
 
 
 def test_wrong_type_is_rejected():
-    with pytest.raises(ConfigError, match="training.epochs"):
-        config_from_dict({**MINIMAL, "training": {"epochs": "many"}})
+    with pytest.raises(ConfigError, match="training.max_steps"):
+        config_from_dict({**MINIMAL, "training": {"max_steps": "many"}})
     with pytest.raises(ConfigError, match="weight"):
         config_from_dict({"data": {"sources": [{"path": "x.json", "weight": -1}]}})
     with pytest.raises(ConfigError, match="sources"):
@@ -53,8 +53,8 @@ def test_yaml_errors(tmp_path):
 
 
 def test_overrides_merge():
-    config = load_config(REPO / "train" / "tiny.yaml", {"training": {"epochs": 1}})
-    assert config.training.epochs == 1 and config.data.max_length == 128
+    config = load_config(REPO / "train" / "tiny.yaml", {"training": {"max_steps": 1}})
+    assert config.training.max_steps == 1 and config.data.max_length == 128
 
 
 def test_bad_inputs_fail_before_training(tmp_path, monkeypatch):

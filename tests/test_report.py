@@ -8,7 +8,7 @@ import pytest
 
 from clashwatch import crossval as cv
 from clashwatch.corpus import load_export
-from clashwatch.evaluate import EvaluationError
+from clashwatch.scoring import EvaluationError
 from clashwatch.report import evaluate
 from clashwatch.schema import AnnotationError
 

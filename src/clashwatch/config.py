@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .schema import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # a checkout (editable install); see resolve_path
 
 
 class _Strict(BaseModel):
@@ -29,14 +29,15 @@ class _Strict(BaseModel):
 
 class SourceConfig(_Strict):
     path: Path
-    weight: float = Field(1.0, gt=0, description="loss weight of this source's windows")
+    weight: float = Field(1.0, gt=0, description="sampling weight: this source's share of the training windows "
+                                                  "(normalised over the sources)")
     gold: bool = Field(True, description="replaced by train(docs=...) (cross-validation); false for synthetic data")
     augment: bool = Field(True, description="augment this source's documents when augment.enabled")
 
 
 class IntermediateConfig(_Strict):
     path: Path
-    epochs: int = Field(1, ge=1)
+    steps: int = Field(100, ge=1, description="tagger-only steps on this corpus before the joint training")
 
 
 class DataConfig(_Strict):
@@ -70,8 +71,21 @@ class ModelConfig(_Strict):
     hidden_dim: int = Field(256, ge=8)
 
 
+class LoraConfig(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+
+
+class EventHeadConfig(_Strict):
+    epochs: int = Field(30, ge=1, description="passes over the mention pairs (the encoder is frozen by then)")
+    lr: float = Field(1e-3, gt=0)
+    hidden_dim: int = Field(256, ge=8)
+
+
 class TrainingConfig(_Strict):
-    epochs: int = Field(10, ge=1)
+    max_steps: int = Field(1000, ge=1, description="optimizer steps of the joint stage: the time budget, "
+                                                   "whatever the corpus size")
     batch_size: int = Field(8, ge=1)
     grad_accum: int = Field(1, ge=1)
     lr: float = Field(1e-4, gt=0)
@@ -86,7 +100,10 @@ class TrainingConfig(_Strict):
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = "auto"
     threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch's default)")
     seed: int = 0
-    eval_every: int = Field(1, ge=0, description="evaluate every N epochs (0: only at the end)")
+    check_every: int = Field(0, ge=0, description="fit check on the eval documents every N steps (0: at the end)")
+    lora: LoraConfig | None = Field(None, description="LoRA adapters on the encoder's linear layers instead of a "
+                                                      "full fine-tune (the saved model then holds only them)")
+    event_head: EventHeadConfig = EventHeadConfig()
 
 
 class TrainConfig(_Strict):
@@ -144,3 +161,17 @@ def _merge(base: dict, extra: dict) -> dict:
     for k, v in extra.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def model_settings(model_dir: Path, encoder_config) -> tuple[int, int]:
+    """(max_length, stride) of a trained model folder from its `config.yaml`, validated like a training
+    config (a typo is an error, not a silent default) and checked against the encoder's position limit."""
+    from .modeling import check_max_length
+    from .schema import ModelNotFoundError
+
+    path = Path(model_dir) / "config.yaml"
+    if not path.is_file():
+        raise ModelNotFoundError(f"{model_dir} lacks config.yaml (the config it was trained with)")
+    config = load_config(path)
+    check_max_length(config.data.max_length, encoder_config, str(path))
+    return config.data.max_length, config.data.stride

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .config import TrainConfig, config_from_dict, load_config, resolve_path
 from .corpus import load_export, write_json_atomic
-from .evaluate import HEADLINE, score
+from .scoring import HEADLINE, score
 from .report import REPORTS_DIR, Page, bar_chart, crossval_section
 from .schema import ConfigError, Document
 

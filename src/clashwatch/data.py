@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import re
 from dataclasses import dataclass, field
 
 from .schema import RELATION_LABELS, SPAN_LABELS, Document, allowed_relations
@@ -17,7 +16,6 @@ SPAN2ID = {label: i for i, label in enumerate(SPAN_LABELS)}
 REL_CLASSES = ("none",) + RELATION_LABELS
 REL2ID = {label: i for i, label in enumerate(REL_CLASSES)}
 IGNORE = -100
-_TRIM = " \t\n\r,;:.\"'“”‘’«»()[]"
 
 
 def pair_allowed(head_label: str, tail_label: str, head_start: int, tail_start: int) -> bool:
@@ -272,70 +270,3 @@ def collate(rows: list[dict], pad_id: int) -> dict:
         "pairs": [torch.as_tensor(r["pairs"], dtype=torch.long).reshape(-1, 3) for r in rows],
         "weight": torch.as_tensor([r["weight"] for r in rows], dtype=torch.float),
     }
-
-
-def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The spec's trimming of a span's ends: whitespace, quotes and commas go; a closing bracket
-    stays when the span opens it ("(CSTO)"), a period stays after an abbreviation ("8 p.m.")."""
-    while start < end:
-        if text[start] in _TRIM or text[start] in "([" and not any(c in text[start + 1 : end] for c in ")]"):
-            start += 1
-        elif text[end - 1] in ")]" and text[end - 1] == {"(": ")", "[": "]"}.get(
-                next((c for c in reversed(text[start : end - 1]) if c in "([)]"), ""), ""):
-            break
-        elif text[end - 1] == "." and re.search(r"(?:^|[\s.])[A-Za-z]\.$", text[start:end]):
-            break
-        elif text[end - 1] in _TRIM or text[end - 1] in ")]":
-            end -= 1
-        else:
-            break
-    return start, end
-
-
-def tidy_spans(spans: list[dict], text: str) -> list[dict]:
-    """Character spans of one label run as the spec's gold has them: trimmed, and same-label spans
-    separated only by whitespace joined (the gold never has two such; a tagger often says B-X B-X).
-    Each span dict has start, end, label and optionally probs (a list)."""
-    out: list[dict] = []
-    for span in sorted(spans, key=lambda x: x["start"]):
-        start, end = trim_span(text, span["start"], span["end"])
-        if end <= start:
-            continue
-        span = {**span, "start": start, "end": end}
-        last = out[-1] if out else None
-        if last and last["label"] == span["label"] and last["end"] <= start and not text[last["end"]:start].strip():
-            last["end"] = end
-            last["probs"] = last.get("probs", []) + span.get("probs", [])
-            last["last"] = span.get("last", last.get("last"))
-        else:
-            out.append(span)
-    return out
-
-
-def decode_tags(tdoc: TokenizedDoc, tags: dict[int, int], probs: dict[int, float] | None = None) -> list[dict]:
-    """IOB2 tags on word-first tokens (token index -> tag id) -> character spans.
-
-    A stray I- tag opens a span; a span ends at the end of its last word; `tidy_spans` trims and joins."""
-    spans, current = [], None
-    order = sorted(tags)
-    for n, i in enumerate(order):
-        tag = ID2LABEL[tags[i]]
-        p = probs.get(i, 1.0) if probs else 1.0
-        if tag == "O":
-            current = None
-            continue
-        kind, label = tag.split("-", 1)
-        if kind == "I" and current is not None and current["label"] == label and current["next"] == i:
-            current["last"] = i
-            current["probs"].append(p)
-        else:
-            current = {"label": label, "first": i, "last": i, "probs": [p]}
-            spans.append(current)
-        current["next"] = order[n + 1] if n + 1 < len(order) else None
-    for s in spans:
-        s["start"], s["end"] = tdoc.offsets[s["first"]][0], tdoc.word_end[s["last"]]
-    out = []
-    for s in tidy_spans(spans, tdoc.text):
-        out.append({"start": s["start"], "end": s["end"], "label": s["label"],
-                    "score": sum(s["probs"]) / len(s["probs"]), "first": s["first"], "last": s["last"]})
-    return out

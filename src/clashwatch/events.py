@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from .normalize import NUMBER_WORDS, normalize_figure, normalize_time
-from .schema import EVENT_TYPES, ROLE_LABELS, TRIGGER_LABELS, Document, Span
+from .schema import EVENT_TYPES, ROLE_LABELS, Document, Span, same_event_components
 from .validate import sentence_bounds
 
 # ---------------------------------------------------------------- event records
@@ -27,6 +27,8 @@ class FigureRecord:
     qualifier: str
     range: tuple[int, int] | None
     reported_by: list[str] = field(default_factory=list)
+    start: int | None = None  # the span: figures are told apart by it, not by their words
+    end: int | None = None
 
 
 @dataclass
@@ -78,25 +80,6 @@ def normalized_text(text: str) -> str:
     return key[4:] if key.startswith("the ") else key
 
 
-def _components(triggers: list[Span], doc: Document) -> list[list[Span]]:
-    """Connected components of same_event links among triggers, each sorted, ordered by first offset."""
-    parent = {s.id: s.id for s in triggers}
-
-    def root(sid: str) -> str:
-        while parent[sid] != sid:
-            parent[sid] = parent[parent[sid]]
-            sid = parent[sid]
-        return sid
-
-    for r in doc.relations:
-        if r.label == "same_event" and r.head in parent and r.tail in parent:
-            parent[root(r.head)] = root(r.tail)
-    groups: dict[str, list[Span]] = {}
-    for s in sorted(triggers, key=lambda s: (s.start, s.end)):
-        groups.setdefault(root(s.id), []).append(s)
-    return sorted(groups.values(), key=lambda g: (g[0].start, g[0].end))
-
-
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 1.0
 
@@ -109,7 +92,6 @@ def assemble_events(doc: Document, published: date | None = None) -> list[Event]
     """One Event per same_event component of trigger spans, with every argument linked to any of its
     mentions; deterministic order (first trigger offset)."""
     spans = doc.span_by_id()
-    triggers = [s for s in doc.spans if s.label in TRIGGER_LABELS]
     reporters: dict[str, list[Span]] = {}
     for r in doc.relations:
         if r.label == "reported_by" and r.head in spans and r.tail in spans:
@@ -117,7 +99,7 @@ def assemble_events(doc: Document, published: date | None = None) -> list[Event]
     sentences = sentence_bounds(doc.text)
 
     events = []
-    for mentions in _components(triggers, doc):
+    for mentions in same_event_components(doc):
         ids = {s.id for s in mentions}
         links = [r for r in doc.relations if r.head in ids and r.tail in spans and
                  (r.label in ROLE_LABELS or r.label == "same_event" and r.tail in ids)]
@@ -135,7 +117,9 @@ def assemble_events(doc: Document, published: date | None = None) -> list[Event]
             name = _TOLL_FIELDS.get(span.label) if role == "toll" else _ROLE_FIELDS.get(role)
             if name is None:
                 continue
-            key = (name, normalized_text(span.text))
+            # a figure is its span (each side's "two soldiers" is a figure of its own); other arguments
+            # are their words (the same place named twice is one place)
+            key = (name, span.id if name in _TOLL_FIELDS.values() else normalized_text(span.text))
             reported = [a.text for a in sorted(reporters.get(span.id, []), key=lambda a: a.start)]
             if key in seen:  # a repeated argument: keep the first, gather any further reporters
                 if isinstance(seen[key], FigureRecord):
@@ -144,7 +128,7 @@ def assemble_events(doc: Document, published: date | None = None) -> list[Event]
             if name in _TOLL_FIELDS.values():
                 figure = normalize_figure(span.text)
                 item = FigureRecord(span.text, figure.value, figure.qualifier, figure.range,
-                                    list(dict.fromkeys(reported)))
+                                    list(dict.fromkeys(reported)), span.start, span.end)
             elif name == "times":
                 item = TimeRecord(span.text, normalize_time(span.text, published))
             else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import baseline
 from .config import REPO_ROOT
 from .corpus import load_export, write_json_atomic, write_text_atomic
-from .evaluate import HEADLINE, EvaluationError, score
+from .scoring import HEADLINE, EvaluationError, score
 from .schema import RELATION_LABELS, SPAN_LABELS, SPEC_VERSION, Document, ModelNotFoundError
 
 REPORTS_DIR = REPO_ROOT / "eval" / "reports"

@@ -104,3 +104,24 @@ class Document:
 
     def sorted_spans(self) -> list[Span]:
         return sorted(self.spans, key=lambda s: (s.start, s.end))
+
+
+def same_event_components(doc: Document) -> list[list[Span]]:
+    """The events of a document: connected components of same_event links among trigger spans, each in
+    text order, ordered by their first mention (spec "Event records")."""
+    spans = doc.span_by_id()
+    parent = {s.id: s.id for s in doc.spans if s.label in TRIGGER_LABELS}
+
+    def root(sid: str) -> str:
+        while parent[sid] != sid:
+            parent[sid] = parent[parent[sid]]
+            sid = parent[sid]
+        return sid
+
+    for r in doc.relations:
+        if r.label == "same_event" and r.head in parent and r.tail in parent:
+            parent[root(r.head)] = root(r.tail)
+    groups: dict[str, list[Span]] = {}
+    for sid in sorted(parent, key=lambda x: (spans[x].start, spans[x].end)):
+        groups.setdefault(root(sid), []).append(spans[sid])
+    return sorted(groups.values(), key=lambda g: (g[0].start, g[0].end))

@@ -1,20 +1,28 @@
-"""Training: validate everything, then (optionally) an intermediate tagger-only stage on re3d, then the
-joint tagger + relation training; writes `models/NAME/`.
+"""Training, as the recipe reads:
 
-Runs the same under `python`, `accelerate launch` and `torchrun` (Accelerate picks up the launcher);
-mixed precision is on when CUDA is there (`training.mixed_precision: auto`)."""
+    inputs = check_inputs(config, docs)        every file, the base encoder and max_length, before any work
+    model, tokenizer = build_model(config, inputs)
+    windows = training_windows(...)           sources (augmented), sampled by weight for max_steps
+    fit_tagger(...)                            optional tagger-only stage on re3d
+    fit_joint(...)                             tagger + relation head, max_steps steps
+    fit_event_head(...)                        mention-pair scorer on the frozen encoder
+    save(...)                                  models/NAME/, swapped in only when complete
+
+Runs the same under `python`, `accelerate launch` and `torchrun` (Accelerate picks up the launcher; only
+rank 0 writes); mixed precision is on when CUDA is there (`training.mixed_precision: auto`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import math
 import os
 import platform
+import random
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import REPO_ROOT, TrainConfig, resolve_path
@@ -24,11 +32,28 @@ from .schema import SPAN_LABELS, ConfigError, Document
 log = logging.getLogger("clashwatch.train")
 
 
-# ------------------------------------------------------------------ inputs, checked before training
+# ------------------------------------------------------------------ 1. inputs, checked before training
 
 
-def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> list[tuple[list[Document], float, dict]]:
-    """(documents, weight, provenance) per source; `docs` replaces the gold sources. The provenance
+@dataclass
+class Source:
+    docs: list[Document]
+    weight: float
+    provenance: dict
+
+
+@dataclass
+class Inputs:
+    base: str  # the resolved base encoder (path or hub id)
+    sources: list[Source]
+    intermediate: tuple[list[Document], dict] | None
+    check_docs: list[Document]  # the fit check's documents
+    gazetteer: dict | None = None
+    notes: dict = field(default_factory=dict)
+
+
+def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> list[Source]:
+    """One Source per config source; `docs` replaces the gold sources (cross-validation). The provenance
     says whether the source is augmented (`augment.enabled` still decides whether anything is)."""
     from .corpus import load_export
 
@@ -36,16 +61,17 @@ def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> lis
     for source in config.data.sources:
         if source.gold and docs is not None:
             if not replaced:
-                out.append((list(docs), source.weight, {"path": "(docs given to train())", "sha256": docs_hash(docs),
-                                                         "augment": source.augment}))
+                out.append(Source(list(docs), source.weight, {"path": "(docs given to train())", "sha256": docs_hash(docs),
+                                                              "documents": len(docs), "augment": source.augment}))
                 replaced = True
             continue
         path = resolve_path(source.path)
         loaded = load_export(path)  # raises AnnotationError on the first invalid item
-        out.append((loaded, source.weight, {"path": str(source.path), "sha256": file_hash(path), "documents": len(loaded),
-                                            "augment": source.augment}))
+        out.append(Source(loaded, source.weight, {"path": str(source.path), "sha256": file_hash(path),
+                                                  "documents": len(loaded), "augment": source.augment}))
     if docs is not None and not replaced:
-        out.insert(0, (list(docs), 1.0, {"path": "(docs given to train())", "sha256": docs_hash(docs), "augment": True}))
+        out.insert(0, Source(list(docs), 1.0, {"path": "(docs given to train())", "sha256": docs_hash(docs),
+                                               "documents": len(docs), "augment": True}))
     return out
 
 
@@ -56,12 +82,38 @@ def load_intermediate(config: TrainConfig) -> tuple[list[Document], dict] | None
     path = resolve_path(stage.path)
     if not path.exists():
         raise ConfigError(f"data.intermediate.path {stage.path} does not exist")
-    try:
-        from .re3d import load_re3d_documents
-    except ImportError as e:
-        raise ConfigError(f"data.intermediate needs clashwatch.re3d ({e})") from None
+    from .re3d import load_re3d_documents
+
     docs = load_re3d_documents(path)
     return docs, {"path": str(stage.path), "sha256": docs_hash(docs), "documents": len(docs)}
+
+
+def check_inputs(config: TrainConfig, docs: list[Document] | None = None) -> Inputs:
+    """Everything that can be wrong with the inputs fails here, before a model is built."""
+    from transformers import AutoConfig
+
+    from .augment import load_gazetteer
+    from .corpus import load_export
+    from .encoders import resolve_base_model
+    from .modeling import check_max_length
+
+    base = resolve_base_model(config.base_model)
+    try:
+        check_max_length(config.data.max_length, AutoConfig.from_pretrained(base, local_files_only=Path(base).exists()),
+                         "data.max_length")
+    except OSError as e:
+        raise ConfigError(f"cannot read the config of base model {base!r}: {e}") from None
+    sources = load_sources(config, docs)
+    if not any(s.docs for s in sources):
+        raise ConfigError("the training sources hold no documents")
+    dc = config.data
+    check_docs = load_export(resolve_path(dc.eval)) if dc.eval else list(sources[0].docs)
+    inputs = Inputs(base, sources, load_intermediate(config), check_docs)
+    if config.augment.enabled and config.augment.substitution:
+        # built from the training documents only: a scored fold's names never enter its training data
+        gazetteer_file = resolve_path(config.augment.gazetteer) if config.augment.gazetteer else None
+        inputs.gazetteer = load_gazetteer(gazetteer_file, [d for s in sources for d in s.docs])
+    return inputs
 
 
 def file_hash(path: Path) -> str:
@@ -76,6 +128,11 @@ def docs_hash(docs: list[Document]) -> str:
     return h.hexdigest()
 
 
+def text_hashes(docs: list[Document]) -> list[str]:
+    """Per-document text hashes: the report's "was this article trained on?" check compares these."""
+    return sorted({hashlib.sha256(d.text.encode("utf-8")).hexdigest() for d in docs})
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
@@ -86,98 +143,277 @@ def git_commit() -> str | None:
         return None
 
 
-# ------------------------------------------------------------------ loss and evaluation
+# ------------------------------------------------------------------ 2. model and data
+
+
+def build_model(config: TrainConfig, inputs: Inputs):
+    from .grouping import N_FEATURES
+    from .modeling import EventHead, JointModel, RelationHead, add_lora, build_tagger, load_tokenizer
+
+    tokenizer = load_tokenizer(inputs.base)
+    tagger = build_tagger(inputs.base)
+    hidden = tagger.config.hidden_size
+    if config.training.freeze_embeddings:
+        tagger.get_input_embeddings().weight.requires_grad_(False)
+    if config.training.lora is not None:
+        lora = config.training.lora
+        tagger = add_lora(tagger, lora.r, lora.alpha, lora.dropout)
+    mc = config.model
+    model = JointModel(tagger, RelationHead(hidden, mc.label_dim, mc.hidden_dim, mc.dropout),
+                       EventHead(hidden, N_FEATURES, config.training.event_head.hidden_dim, mc.dropout))
+    return model, tokenizer
+
+
+def training_windows(config: TrainConfig, inputs: Inputs, tokenizer):
+    """One windows dataset per source (its documents and their augmented copies)."""
+    from .augment import augment_documents
+
+    dc, out = config.data, []
+    for source in inputs.sources:
+        augmented = config.augment.enabled and source.provenance["augment"]
+        extra = augment_documents(source.docs, config.augment, inputs.gazetteer) if augmented else []
+        out.append(build_dataset(source.docs + extra, tokenizer, dc.max_length, dc.stride))
+        source.provenance.update(augmented_documents=len(extra), windows=len(out[-1]))
+    return out
+
+
+def sampled_indices(sizes: list[int], weights: list[float], count: int, seed: int) -> list[int]:
+    """`count` indices into the concatenation of datasets of `sizes`: each draw picks a source by weight,
+    then that source's next window in a reshuffled pass, so every window is seen before any repeats."""
+    rng = random.Random(seed)
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    live = [i for i, n in enumerate(sizes) if n]
+    orders = {i: [] for i in live}
+    out = []
+    for source in rng.choices(live, weights=[weights[i] for i in live], k=count):
+        if not orders[source]:
+            orders[source] = rng.sample(range(sizes[source]), sizes[source])
+        out.append(offsets[source] + orders[source].pop())
+    return out
+
+
+def step_loader(datasets_list, weights: list[float], steps: int, batch_size: int, seed: int, pad_id: int):
+    import datasets
+    from torch.utils.data import DataLoader
+
+    data = datasets.concatenate_datasets(datasets_list) if len(datasets_list) > 1 else datasets_list[0]
+    indices = sampled_indices([len(d) for d in datasets_list], weights, steps * batch_size, seed)
+    return DataLoader(data, batch_size=batch_size, sampler=indices, collate_fn=lambda rows: collate(rows, pad_id))
+
+
+# ------------------------------------------------------------------ 3. fitting
 
 
 def joint_loss(logits, rel_logits, batch, tag_weights, rel_weights, relation_weight: float):
-    """Class-weighted (O and none down-weighted), source-weighted means of the two cross-entropies."""
+    """Class-weighted (O and none down-weighted) means of the two cross-entropies."""
     import torch
     import torch.nn.functional as F
 
-    labels = batch["labels"]
-    window_w = batch["weight"][:, None].expand_as(labels)
-    ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), weight=tag_weights, reduction="none",
-                         ignore_index=IGNORE)
-    valid = labels.flatten() != IGNORE
-    w = tag_weights[labels.flatten().clamp(min=0)] * window_w.flatten() * valid
-    tag_loss = (ce * window_w.flatten()).sum() / w.sum().clamp(min=1e-6)
+    labels = batch["labels"].flatten()
+    ce = F.cross_entropy(logits.float().flatten(0, 1), labels, weight=tag_weights, reduction="sum", ignore_index=IGNORE)
+    tag_loss = ce / tag_weights[labels.clamp(min=0)][labels != IGNORE].sum().clamp(min=1e-6)
     rel_loss = logits.new_zeros((), dtype=torch.float)
-    parts = [(r, p[:, 2], batch["weight"][i]) for i, (r, p) in enumerate(zip(rel_logits, batch["pairs"])) if r is not None]
+    parts = [(r, p[:, 2]) for r, p in zip(rel_logits, batch["pairs"]) if r is not None]
     if parts:
-        r = torch.cat([x[0] for x in parts])
-        y = torch.cat([x[1] for x in parts])
-        ww = torch.cat([x[2].expand(len(x[1])) for x in parts])
-        ce = F.cross_entropy(r, y, weight=rel_weights, reduction="none")
-        rel_loss = (ce * ww).sum() / (rel_weights[y] * ww).sum().clamp(min=1e-6)
+        y = torch.cat([y for _, y in parts])
+        rel_loss = F.cross_entropy(torch.cat([r for r, _ in parts]), y, weight=rel_weights, reduction="sum")
+        rel_loss = rel_loss / rel_weights[y].sum().clamp(min=1e-6)
     return tag_loss + relation_weight * rel_loss, tag_loss.detach(), rel_loss.detach()
 
 
-def evaluate(extractor, docs: list[Document]) -> dict:
-    """Exact char-span P/R/F1 of the tagger, and relation P/R/F1 given gold spans."""
-    tdocs = [tokenize_document(d.text, extractor.tokenizer) for d in docs]
-    was_training = extractor.model.training
-    extractor.model.eval()
-    predicted = extractor.run(tdocs)
-    given_gold = extractor.run(tdocs, gold_spans=[d.spans for d in docs])
-    extractor.model.train(was_training)
-    span_counts, rel_counts = [0, 0, 0], [0, 0, 0]
-    per_label = {label: [0, 0, 0] for label in SPAN_LABELS}
-    for doc, (spans, _), (_, rels) in zip(docs, predicted, given_gold):
-        gold = {(s.start, s.end, s.label) for s in doc.spans}
-        pred = {(s.start, s.end, s.label) for s in spans}
-        for key, counts in ((gold & pred, 0), (pred - gold, 1), (gold - pred, 2)):
-            span_counts[counts] += len(key)
-            for k in key:
-                per_label[k[2]][counts] += 1
-        gold_r = {(r.head, r.tail, r.label) for r in doc.relations}
-        pred_r = {(r.head, r.tail, r.label) for r in rels}
-        rel_counts[0] += len(gold_r & pred_r)
-        rel_counts[1] += len(pred_r - gold_r)
-        rel_counts[2] += len(gold_r - pred_r)
-    return {"spans": _prf(*span_counts), "relations_given_gold_spans": _prf(*rel_counts),
-            "span_labels": {label: _prf(*c) for label, c in per_label.items() if any(c)}}
+@dataclass
+class Run:
+    """The state a training run shares between its stages."""
+
+    config: TrainConfig
+    accelerator: object
+    out_dir: Path
+    log_file: object | None
+    history: list = field(default_factory=list)
+    step: int = 0
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict:
-    from .evaluate import prf
+def _param_groups(model, config: TrainConfig):
+    tc = config.training
+    encoder = {id(p) for p in model.tagger.base_model.parameters()} - {id(p) for p in _classifier_params(model)}
+    lr = tc.lr
+    return [
+        {"params": [p for p in model.parameters() if id(p) in encoder and p.requires_grad], "lr": lr},
+        {"params": [p for p in model.parameters() if id(p) not in encoder and p.requires_grad
+                    and not _in_event_head(model, p)], "lr": tc.head_lr or lr},
+    ]
 
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in prf(tp, fp, fn).items() if k != "support"}
+
+def _classifier_params(model):
+    return [p for n, p in model.tagger.named_parameters() if "classifier" in n]
 
 
-# ------------------------------------------------------------------ the training run
+def _in_event_head(model, p) -> bool:
+    return model.event_head is not None and any(p is q for q in model.event_head.parameters())
 
 
-def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | None = None) -> Path:
-    """Train the joint model and save it to `out_dir` (a `models/NAME/` folder). Every input is
-    validated (sources, intermediate corpus, base model) before the first step."""
+def fit(run: Run, model, loader, steps: int, name: str, relation_weight: float, tokenizer, check_docs) -> object:
+    """`steps` optimizer steps of the joint loss (relation_weight 0: the tagger alone)."""
     import torch
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    from .augment import augment_documents, load_gazetteer
-    from .corpus import load_export
-    from .modeling import JointModel, RelationHead, load_tagger_for_training, resolve_base_model, save_model
+    tc, acc = run.config.training, run.accelerator
+    optimizer = torch.optim.AdamW(_param_groups(model, run.config), weight_decay=tc.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * steps), steps)
+    tag_w = torch.ones(len(LABEL2ID), device=acc.device)
+    tag_w[LABEL2ID["O"]] = tc.o_weight
+    rel_w = torch.ones(len(REL2ID), device=acc.device)
+    rel_w[REL2ID["none"]] = tc.none_weight
+    prepared, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    prepared.train()
+    bar = tqdm(total=steps, desc=name, disable=not acc.is_local_main_process)
+    for n, batch in enumerate(loader, 1):
+        with acc.accumulate(prepared):
+            logits, rel = prepared(batch["input_ids"], batch["attention_mask"], batch["spans"], batch["pairs"])
+            loss, tag_loss, rel_loss = joint_loss(logits, rel, batch, tag_w, rel_w, relation_weight)
+            acc.backward(loss)
+            if acc.sync_gradients:
+                acc.clip_grad_norm_(prepared.parameters(), tc.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+        run.step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        record = {"stage": name, "step": run.step, "loss": round(loss.item(), 5), "tag_loss": round(tag_loss.item(), 5),
+                  "relation_loss": round(rel_loss.item(), 5), "lr": scheduler.get_last_lr()[0]}
+        if name == "joint" and acc.is_main_process and (n == steps or tc.check_every and n % tc.check_every == 0):
+            record["check"] = fit_check(_extractor(acc.unwrap_model(prepared), tokenizer, run), check_docs)
+            bar.write(f"step {n}: span F1 {record['check']['spans']['f1']:.3f}, relation F1 (gold spans) "
+                      f"{record['check']['relations_given_gold_spans']['f1']:.3f}")
+            prepared.train()
+        run.history.append(record)
+        if run.log_file:
+            run.log_file.write(json.dumps(record) + "\n")
+        if n >= steps:
+            break
+    bar.close()
+    if run.log_file:
+        run.log_file.flush()
+    return acc.unwrap_model(prepared)
+
+
+def _extractor(model, tokenizer, run: Run):
     from .predict import Extractor
 
-    started = time.time()
-    out_dir = Path(out_dir)
-    tc, dc = config.training, config.data
+    dc = run.config.data
+    return Extractor(model, tokenizer, max_length=dc.max_length, stride=dc.stride, device=run.accelerator.device,
+                     grouping="prior")
 
-    # 1. everything that can be wrong with the inputs fails here, before any model is built
-    base = resolve_base_model(config.base_model)
-    sources = load_sources(config, docs)
-    intermediate = load_intermediate(config)
-    eval_docs = load_export(resolve_path(dc.eval)) if dc.eval else [d for ds, _, _ in sources[:1] for d in ds]
-    if not any(ds for ds, _, _ in sources):
-        raise ConfigError("the training sources hold no documents")
-    gazetteer = None
-    if config.augment.enabled and config.augment.substitution:
-        gazetteer = load_gazetteer(resolve_path(config.augment.gazetteer) if config.augment.gazetteer else None,
-                                   [d for ds, _, _ in sources for d in ds])
 
+def fit_check(extractor, docs: list[Document]) -> dict:
+    """How well the model fits `docs`: exact char-span P/R/F1 of the tagger, and relation P/R/F1 given
+    gold spans (role links; the fit of the training data, not an estimate of accuracy)."""
+    from .scoring import count_multiset, prf
+
+    tdocs = [tokenize_document(d.text, extractor.tokenizer) for d in docs]
+    was_training = extractor.model.training
+    extractor.model.eval()
+    predicted = extractor.run(tdocs, relations=False)
+    given_gold = extractor.run(tdocs, gold_spans=[d.spans for d in docs])
+    extractor.model.train(was_training)
+    spans, rels, per_label = [0, 0, 0], [0, 0, 0], {label: [0, 0, 0] for label in SPAN_LABELS}
+    for doc, (pred_spans, _), (_, pred_rels) in zip(docs, predicted, given_gold):
+        gold = [(s.start, s.end, s.label) for s in doc.spans]
+        pred = [(s.start, s.end, s.label) for s in pred_spans]
+        for k, v in enumerate(count_multiset(gold, pred)):
+            spans[k] += v
+        for label in SPAN_LABELS:
+            for k, v in enumerate(count_multiset([g for g in gold if g[2] == label], [p for p in pred if p[2] == label])):
+                per_label[label][k] += v
+        roles = lambda rs: [(r.head, r.tail, r.label) for r in rs if r.label != "same_event"]  # noqa: E731
+        for k, v in enumerate(count_multiset(roles(doc.relations), roles(pred_rels))):
+            rels[k] += v
+    rounded = lambda c: {k: round(v, 4) for k, v in prf(*c).items() if k != "support"}  # noqa: E731
+    return {"spans": rounded(spans), "relations_given_gold_spans": rounded(rels),
+            "span_labels": {label: rounded(c) for label, c in per_label.items() if any(c)}}
+
+
+def fit_event_head(run: Run, model, tokenizer, docs: list[Document]) -> dict:
+    """Train the event head on every same-type mention pair of the training documents, from the trained
+    encoder's (frozen) mention encodings and the gold's own arguments."""
+    import torch
+    import torch.nn.functional as F
+
+    from .grouping import candidate_pairs, gold_pair_labels, mention_contexts, pair_features, triggers_of
+
+    cfg = run.config.training.event_head
+    extractor = _extractor(model, tokenizer, run)
+    rows = []
+    model.eval()
+    for doc in docs:
+        contexts = mention_contexts(doc, triggers_of(doc))
+        pairs = candidate_pairs(contexts)
+        if not pairs:
+            continue
+        reps = mention_encodings(extractor, doc, [c.span for c in contexts])
+        for (i, j), label in zip(pairs, gold_pair_labels(doc, contexts, pairs)):
+            rows.append((reps[i], reps[j], contexts[i].sentence - contexts[j].sentence,
+                         pair_features(contexts[i], contexts[j]), label))
+    head = model.event_head
+    if not rows:
+        return {"pairs": 0}
+    device = next(head.parameters()).device
+    later = torch.stack([r[0] for r in rows]).to(device)
+    earlier = torch.stack([r[1] for r in rows]).to(device)
+    sentences = torch.tensor([r[2] for r in rows], device=device)
+    features = torch.tensor([r[3] for r in rows], device=device)
+    labels = torch.tensor([float(r[4]) for r in rows], device=device)
+    positive = labels.mean().clamp(0.05, 0.95)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(run.config.training.seed)
+    head.train()
+    for _ in range(cfg.epochs):
+        for batch in torch.randperm(len(rows), generator=generator).split(256):
+            logits = head(later[batch], earlier[batch], sentences[batch], features[batch])
+            loss = F.binary_cross_entropy_with_logits(logits, labels[batch], pos_weight=(1 - positive) / positive)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    head.eval()
+    with torch.no_grad():
+        accuracy = ((head(later, earlier, sentences, features) > 0).float() == labels).float().mean().item()
+    return {"pairs": len(rows), "positive_share": round(float(labels.mean()), 4), "fit_accuracy": round(accuracy, 4)}
+
+
+def mention_encodings(extractor, doc: Document, mentions) -> list:
+    """Each mention's pooled encoding, from the window where it has most context (as at inference)."""
+    import torch
+
+    from .data import SPAN2ID
+    from .modeling import pool_spans
+
+    tdoc = tokenize_document(doc.text, extractor.tokenizer)
+    encoded = extractor._encode([tdoc], 8)
+    best: dict[str, tuple[int, object]] = {}
+    with torch.no_grad():
+        for window, hidden in encoded["hidden"][0]:
+            inside = extractor._inside(tdoc, mentions, window)
+            if not inside:
+                continue
+            pooled = pool_spans(hidden, torch.tensor([[a, b, SPAN2ID[s.label]] for s, (a, b), _ in inside]))
+            for n, (s, _, centrality) in enumerate(inside):
+                if s.id not in best or centrality > best[s.id][0]:
+                    best[s.id] = (centrality, pooled[n].float().cpu())
+    zero = torch.zeros(extractor.model.tagger.config.hidden_size)
+    return [best[m.id][1] if m.id in best else zero for m in mentions]
+
+
+# ------------------------------------------------------------------ 4. the run
+
+
+def start_run(config: TrainConfig, out_dir: Path) -> Run:
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    tc = config.training
     if tc.threads:
         torch.set_num_threads(tc.threads)
     mixed = tc.mixed_precision
@@ -187,135 +423,77 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
     set_seed(tc.seed)
     if accelerator.is_main_process:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    # everything goes to a sibling work folder that replaces out_dir only once complete, so a failed or
-    # interrupted run never leaves a half-written model (nor breaks the previous one)
-    final_dir, out_dir = out_dir, out_dir.parent / f".{out_dir.name}.partial"
-    if accelerator.is_main_process:
         shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    step_log = open(out_dir / "train_log.jsonl", "w", encoding="utf-8") if accelerator.is_main_process else None
-
-    tagger, tokenizer = load_tagger_for_training(base)
-    head = RelationHead(tagger.config.hidden_size, config.model.label_dim, config.model.hidden_dim, config.model.dropout)
-    model = JointModel(tagger, head)
-
-    # 2. data: sources with their weights, augmentation of the sources, windows
-    train_docs, weights = [], []
-    for ds, weight, provenance in sources:
-        augmented = config.augment.enabled and provenance["augment"]
-        extra = augment_documents(ds, config.augment, gazetteer) if augmented else []
-        train_docs += ds + extra
-        weights += [weight] * (len(ds) + len(extra))
-    dataset = build_dataset(train_docs, tokenizer, dc.max_length, dc.stride, weights)
-    stats = {"documents": len(train_docs), "original_documents": sum(len(ds) for ds, _, _ in sources),
-             "windows": len(dataset), "gold_pairs": int(sum(sum(1 for p in ps if p[2]) for ps in dataset["pairs"])),
-             "candidate_pairs": int(sum(len(ps) for ps in dataset["pairs"]))}
-    log.info("training data: %s", stats)
-
-    tag_weights = torch.ones(len(LABEL2ID))
-    tag_weights[LABEL2ID["O"]] = tc.o_weight
-    rel_weights = torch.ones(len(REL2ID))
-    rel_weights[REL2ID["none"]] = tc.none_weight
-    tag_weights, rel_weights = tag_weights.to(accelerator.device), rel_weights.to(accelerator.device)
-    pad_id = tokenizer.pad_token_id or 0
-
-    def loader(ds):
-        g = torch.Generator().manual_seed(tc.seed)
-        return DataLoader(ds, batch_size=tc.batch_size, shuffle=True, generator=g,
-                          collate_fn=lambda rows: collate(rows, pad_id))
-
-    if tc.freeze_embeddings:
-        model.tagger.get_input_embeddings().weight.requires_grad_(False)
-    encoder_ids = {id(p) for p in model.tagger.base_model.parameters()}
-    groups = [
-        {"params": [p for p in model.parameters() if id(p) in encoder_ids and p.requires_grad], "lr": tc.lr},
-        {"params": [p for p in model.parameters() if id(p) not in encoder_ids], "lr": tc.head_lr or tc.lr},
-    ]
-    history, global_step = [], 0
-
-    def run_stage(name: str, data, epochs: int, relation_weight: float) -> None:
-        nonlocal global_step, model
-        optimizer = torch.optim.AdamW(groups, weight_decay=tc.weight_decay)
-        dl = loader(data)
-        steps = epochs * math.ceil(len(dl) / tc.grad_accum)
-        scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * steps), steps)
-        prepared, optimizer, dl, scheduler = accelerator.prepare(model, optimizer, dl, scheduler)
-        bar = tqdm(total=epochs * len(dl), desc=name, disable=not accelerator.is_local_main_process)
-        for epoch in range(1, epochs + 1):
-            prepared.train()
-            totals = [0.0, 0.0, 0]
-            for batch in dl:
-                with accelerator.accumulate(prepared):
-                    logits, rel = prepared(batch["input_ids"], batch["attention_mask"], batch["spans"], batch["pairs"])
-                    loss, tag_loss, rel_loss = joint_loss(logits, rel, batch, tag_weights, rel_weights, relation_weight)
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients:
-                        accelerator.clip_grad_norm_(prepared.parameters(), tc.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                global_step += 1
-                totals[0] += tag_loss.item()
-                totals[1] += rel_loss.item()
-                totals[2] += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
-                if step_log:
-                    step_log.write(json.dumps({"stage": name, "epoch": epoch, "step": global_step,
-                                               "loss": round(loss.item(), 5), "tag_loss": round(tag_loss.item(), 5),
-                                               "relation_loss": round(rel_loss.item(), 5),
-                                               "lr": scheduler.get_last_lr()[0]}) + "\n")
-            record = {"stage": name, "epoch": epoch, "tag_loss": round(totals[0] / max(totals[2], 1), 5),
-                      "relation_loss": round(totals[1] / max(totals[2], 1), 5)}
-            last = epoch == epochs
-            if name == "joint" and accelerator.is_main_process and (last or tc.eval_every and epoch % tc.eval_every == 0):
-                extractor = Extractor(accelerator.unwrap_model(prepared), tokenizer, max_length=dc.max_length,
-                                      stride=dc.stride, device=accelerator.device)
-                record["eval"] = evaluate(extractor, eval_docs)
-                bar.write(f"epoch {epoch}: tag loss {record['tag_loss']:.4f}, relation loss "
-                          f"{record['relation_loss']:.4f}, span F1 {record['eval']['spans']['f1']:.3f}, relation F1 "
-                          f"(gold spans) {record['eval']['relations_given_gold_spans']['f1']:.3f}")
-            history.append(record)
-            if step_log:
-                step_log.write(json.dumps({"epoch_end": record}) + "\n")
-                step_log.flush()
-        bar.close()
-        model = accelerator.unwrap_model(prepared)
-
-    if intermediate is not None:
-        stage_data = build_dataset(intermediate[0], tokenizer, dc.max_length, dc.stride, with_relations=False)
-        run_stage("intermediate", stage_data, dc.intermediate.epochs, 0.0)
-    run_stage("joint", dataset, tc.epochs, tc.relation_weight)
     accelerator.wait_for_everyone()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_file = open(out_dir / "train_log.jsonl", "w", encoding="utf-8") if accelerator.is_main_process else None
+    return Run(config, accelerator, out_dir, log_file)
 
-    if accelerator.is_main_process:
-        model = accelerator.unwrap_model(model).float()
-        save_model(model, tokenizer, out_dir)
-        (out_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-        final = next((h["eval"] for h in reversed(history) if "eval" in h), None)
-        info = {
-            "git_commit": git_commit(),
-            "base_model": config.base_model,
-            "base_model_resolved": base,
-            "data": {"sources": [{**prov, "weight": w} for _, w, prov in sources],
-                     "intermediate": intermediate[1] if intermediate else None,
-                     "eval": str(dc.eval) if dc.eval else "training gold (no held-out file)", **stats},
-            "metrics": {"final": final, "history": history},
-            "time": {"train_seconds": round(time.time() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")},
-            "environment": {"torch": torch.__version__, "python": platform.python_version(), "device": str(accelerator.device),
-                            "mixed_precision": mixed, "processes": accelerator.num_processes,
-                            "threads": torch.get_num_threads(),
-                            "cuda_peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20)
-                            if torch.cuda.is_available() else None},
-        }
-        (out_dir / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        (out_dir / "README.md").write_text(model_card(config, info, final_dir.name), encoding="utf-8")
-    if step_log:
-        step_log.close()
-    if accelerator.is_main_process:
-        replace_dir(out_dir, final_dir)
+
+def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | None = None) -> Path:
+    """Train the joint model and save it to `out_dir` (a `models/NAME/` folder). Every input is
+    validated (sources, intermediate corpus, base model, max_length) before the first step. The model
+    is written to a sibling work folder and swapped in when complete: a failed run keeps the old one."""
+    started = time.time()
+    final_dir = Path(out_dir)
+    inputs = check_inputs(config, docs)
+    run = start_run(config, final_dir.parent / f".{final_dir.name}.partial")
+    tc, dc, acc = config.training, config.data, run.accelerator
+    model, tokenizer = build_model(config, inputs)
+    pad_id = tokenizer.pad_token_id or 0
+    if inputs.intermediate is not None:
+        stage = build_dataset(inputs.intermediate[0], tokenizer, dc.max_length, dc.stride, with_relations=False)
+        loader = step_loader([stage], [1.0], dc.intermediate.steps, tc.batch_size, tc.seed, pad_id)
+        model = fit(run, model, loader, dc.intermediate.steps, "intermediate", 0.0, tokenizer, inputs.check_docs)
+    windows = training_windows(config, inputs, tokenizer)
+    loader = step_loader(windows, [s.weight for s in inputs.sources], tc.max_steps, tc.batch_size, tc.seed + 1, pad_id)
+    model = fit(run, model, loader, tc.max_steps, "joint", tc.relation_weight, tokenizer, inputs.check_docs)
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        model = acc.unwrap_model(model).float()
+        events = fit_event_head(run, model, tokenizer, [d for s in inputs.sources for d in s.docs])
+        log.info("event head: %s", events)
+        save(run, model, tokenizer, inputs, events, started, final_dir.name)
+        if run.log_file:
+            run.log_file.close()
+        replace_dir(run.out_dir, final_dir)
         log.info("saved %s in %.1f s", final_dir, time.time() - started)
+    acc.wait_for_everyone()
     return final_dir
+
+
+def save(run: Run, model, tokenizer, inputs: Inputs, events: dict, started: float, name: str) -> None:
+    import torch
+
+    from .modeling import save_model, write_manifest
+
+    config, out_dir = run.config, run.out_dir
+    save_model(model, tokenizer, out_dir, config.base_model)
+    (out_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    final = next((h["check"] for h in reversed(run.history) if "check" in h), None)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    info = {
+        "git_commit": git_commit(),
+        "base_model": config.base_model,
+        "base_model_resolved": inputs.base,
+        "format": "lora" if config.training.lora else "full",
+        "trainable_parameters": trainable,
+        "data": {"sources": [{**s.provenance, "weight": s.weight} for s in inputs.sources],
+                 "intermediate": inputs.intermediate[1] if inputs.intermediate else None,
+                 "check": str(config.data.eval) if config.data.eval else "training gold (no held-out file)",
+                 "text_sha256": text_hashes([d for s in inputs.sources for d in s.docs])},
+        "metrics": {"final": final, "event_head": events},
+        "steps": run.step,
+        "time": {"train_seconds": round(time.time() - started, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")},
+        "environment": {"torch": torch.__version__, "python": platform.python_version(),
+                        "device": str(run.accelerator.device), "mixed_precision": run.accelerator.mixed_precision,
+                        "processes": run.accelerator.num_processes, "threads": torch.get_num_threads(),
+                        "cuda_peak_memory_mib": round(torch.cuda.max_memory_allocated() / 2**20)
+                        if torch.cuda.is_available() else None},
+    }
+    (out_dir / "training.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    (out_dir / "README.md").write_text(model_card(config, info, name), encoding="utf-8")
+    write_manifest(out_dir, config.base_model, lora=config.training.lora is not None)
 
 
 def replace_dir(src: Path, dst: Path) -> None:
@@ -331,39 +509,46 @@ def replace_dir(src: Path, dst: Path) -> None:
 def model_card(config: TrainConfig, info: dict, name: str) -> str:
     final = info["metrics"]["final"] or {}
     spans, rels = final.get("spans", {}), final.get("relations_given_gold_spans", {})
-    sources = "\n".join(f"- `{s['path']}` (weight {s['weight']}, sha256 `{s['sha256'][:16]}…`)" for s in info["data"]["sources"])
+    sources = "\n".join(f"- `{s['path']}` ({s.get('documents', '?')} documents, sampling weight {s['weight']}, "
+                        f"sha256 `{s['sha256'][:16]}…`)" for s in info["data"]["sources"])
+    lora = config.training.lora
+    tagger = (f"LoRA adapters (r = {lora.r}, alpha {lora.alpha}, every linear layer of the encoder) and the "
+              f"classifier in `tagger/adapter_model.safetensors` (fp16), merged into the packaged base encoder "
+              f"`{config.base_model}` at load" if lora else
+              "a stock `AutoModelForTokenClassification` checkpoint in `tagger/`")
     return f"""# clashwatch model `{name}`
 
-Joint span tagger + relation model for armed border clash events (annotation spec v1.1).
+Armed border clash events from English news (annotation spec v1.1): spans, relations and event records.
 
-- **Tagger**: `tagger/`, a stock `AutoModelForTokenClassification` over IOB2 of the 9 span labels
-  (`transformers.pipeline("token-classification", model="{name}/tagger")` loads it).
+- **Tagger**: {tagger}; IOB2 over the 9 span labels, label map in `tagger/config.json`, decoded by a
+  constrained Viterbi (`clashwatch.decoding`).
 - **Relation head**: `relation_head.safetensors` + `relation_config.json`, SpERT-style over the tagger's
-  encoder (head/tail span max-pool, mean-pooled context between, label and distance embeddings), classes none + 9
-  relation labels, logits masked to the pairs the spec allows.
-- **Base model**: `{config.base_model}`; windows of {config.data.max_length} tokens, stride {config.data.stride}.
-- **Load**: `clashwatch.predict.Extractor.load("models/{name}")` (local files only).
+  encoder, classes none + the 9 relation labels, masked to the pairs the spec allows.
+- **Event head**: `event_head.safetensors` + `event_config.json`, scores pairs of trigger mentions anywhere in
+  the document; `clashwatch.grouping` clusters them into events.
+- **Base encoder**: `{config.base_model}`; windows of {config.data.max_length} tokens, stride {config.data.stride};
+  {info['trainable_parameters']:,} trained parameters.
+- **Files**: `manifest.json` lists every file with its sha256, checked at load.
+- **Load**: `clashwatch.Extractor.load("models/{name}")` (local files only).
 
 ## Training data
 {sources}
 
-{info['data']['documents']} documents after augmentation (augmentation {'on' if config.augment.enabled else 'off'}),
-{info['data']['windows']} windows, {info['data']['gold_pairs']} gold relation pairs among {info['data']['candidate_pairs']} candidates.
+{info['steps']} optimizer steps ({config.training.max_steps} joint, batch {config.training.batch_size}).
 
-## Metrics (evaluated on: {info['data']['eval']})
+## Fit on the training gold (not an estimate of accuracy)
 | | precision | recall | F1 |
 |---|---|---|---|
 | spans (exact char) | {spans.get('precision', '-')} | {spans.get('recall', '-')} | {spans.get('f1', '-')} |
-| relations given gold spans | {rels.get('precision', '-')} | {rels.get('recall', '-')} | {rels.get('f1', '-')} |
+| role relations given gold spans | {rels.get('precision', '-')} | {rels.get('recall', '-')} | {rels.get('f1', '-')} |
 
-With no held-out file these are training-set numbers (a fit check, not an estimate of accuracy);
-cross-validation (`clashwatch.crossval`) gives the honest ones.
+Held-out numbers come from the cross-validation (`clashwatch crossval`, `eval/reports/`).
 
 ## Provenance
 git commit `{info['git_commit']}`, trained in {info['time']['train_seconds']} s on {info['environment']['device']}
 (mixed precision: {info['environment']['mixed_precision']}), {info['time']['finished']}. Config: `config.yaml`.
 
 ## Limits
-Five seed articles of Kyrgyz–Tajik border news: expect the model to miss unseen phrasings, other
-conflicts and long-range links (pairs farther apart than one window are never scored).
+Trained on five real articles of Kyrgyz–Tajik border news and invented synthetic articles: expect misses
+on unseen phrasings and other conflicts; every field points back to its characters, check them.
 """

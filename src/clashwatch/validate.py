@@ -21,6 +21,7 @@ from .schema import (
     AnnotationError,
     Document,
     relation_allowed,
+    same_event_components,
 )
 
 # pysbd ends a sentence after these titles when a capitalised name follows ("Pres. Japarov"); a title is
@@ -141,22 +142,7 @@ def check_document(doc: Document, name: str | None = None) -> list[AnnotationErr
 
 def _chains(doc: Document) -> dict[str, list[str]]:
     """Trigger id -> the ids of its same_event component, in text order."""
-    spans = doc.span_by_id()
-    parent = {s.id: s.id for s in doc.spans if s.label in TRIGGER_LABELS}
-
-    def root(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for r in doc.relations:
-        if r.label == "same_event" and r.head in parent and r.tail in parent:
-            parent[root(r.head)] = root(r.tail)
-    groups: dict[str, list[str]] = {}
-    for sid in sorted(parent, key=lambda x: (spans[x].start, spans[x].end)):
-        groups.setdefault(root(sid), []).append(sid)
-    return {sid: group for group in groups.values() for sid in group}
+    return {s.id: [m.id for m in group] for group in same_event_components(doc) for s in group}
 
 
 def _link_warnings(doc: Document, name: str) -> list[AnnotationError]:

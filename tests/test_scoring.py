@@ -4,7 +4,7 @@ import pytest
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from clashwatch.evaluate import (
+from clashwatch.scoring import (
     EvaluationError,
     iob2_tags,
     match_records,

@@ -1,0 +1,146 @@
+"""The constrained decoder: gold tags decode back to the gold, and the broken phrases seen on real
+articles (issue 12) come out as one span with one label."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+from clashwatch.data import LABEL2ID, _token_tags, tokenize_document
+from clashwatch.decoding import TAGS, decode, decode_greedy, one_hot_logprobs, tidy_spans, trim_span
+
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from clashwatch.encoders import resolve_base_model
+
+    return AutoTokenizer.from_pretrained(resolve_base_model("minilm"), local_files_only=True)
+
+
+def _gold_docs():
+    from pathlib import Path
+
+    from clashwatch.corpus import load_export
+
+    root = Path(__file__).resolve().parents[1] / "annotations"
+    return load_export(root / "gold.json") + load_export(root / "synthetic" / "synthetic.json")
+
+
+def test_gold_tags_decode_back_to_the_gold_under_every_constraint(tokenizer):
+    """No constraint forbids what an annotator wrote: every gold and synthetic document round-trips."""
+    for doc in _gold_docs():
+        tdoc = tokenize_document(doc.text, tokenizer)
+        tags = {i: t for i, t in enumerate(_token_tags(doc, tdoc)) if t >= 0}
+        decoded = {(s["start"], s["end"], s["label"]) for s in decode(tdoc, one_hot_logprobs(tags))}
+        assert decoded == {(s.start, s.end, s.label) for s in doc.spans}, doc.doc_id
+        assert all(tdoc.word_first[i] for i in tags)
+
+
+def _noisy(tokenizer, text: str, words: list[tuple[str, str]], phrase: str | None = None, fill: float = 0.02):
+    """Tag log-probabilities where each listed word (its first occurrence after the previous one) gets
+    its tag with probability 0.6 on every word-first token it covers, and, torn as a tagger is on such
+    words, 0.3 on continuing the `phrase` label; other tokens are O."""
+    tdoc = tokenize_document(text, tokenizer)
+    rows = {}
+    for i, (a, b) in enumerate(tdoc.offsets):
+        if tdoc.word_first[i] and b > a:
+            row = np.full(TAGS, fill)
+            row[0] = 1.0
+            rows[i] = row
+    cursor = 0
+    for word, tag in words:
+        start = text.index(word, cursor)
+        cursor = start + len(word)
+        for i in rows:
+            a, b = tdoc.offsets[i]
+            if a >= start and b <= cursor:
+                row = np.full(TAGS, fill)
+                if phrase is not None:
+                    row[LABEL2ID[("I-" if a > text.index(words[0][0]) else "B-") + phrase]] = 0.3
+                row[LABEL2ID[tag]] = 0.6
+                rows[i] = row
+    logp = {i: np.log(r / r.sum()) for i, r in rows.items()}
+    return tdoc, logp
+
+
+def _spans(tdoc, spans):
+    return [(tdoc.text[s["start"] : s["end"]], s["label"]) for s in spans]
+
+
+BROKEN = [
+    # "17 border guards" became INJURED "17 border" + KILLED "guards"
+    ("They said 17 border guards were hurt.", [("17", "B-INJURED"), ("border", "I-INJURED"), ("guards", "B-KILLED")],
+     [("17 border guards", "INJURED")]),
+    # "dozens dead" became INJURED + KILLED
+    ("The raid left dozens dead.", [("dozens", "B-INJURED"), ("dead", "B-KILLED")], [("dozens dead", "INJURED")]),
+    # a curly apostrophe broke "People’s Liberation Army"
+    ("Soldiers of the People’s Liberation Army crossed.",
+     [("People", "B-ACTOR"), ("’", "B-KILLED"), ("s", "B-ACTOR"), ("Liberation", "I-ACTOR"), ("Army", "I-ACTOR")],
+     [("People’s Liberation Army", "ACTOR")]),
+    # a two-word town became LOCATION + ACTOR
+    ("Shells fell on Dera Bugti overnight.", [("Dera", "B-LOCATION"), ("Bugti", "B-ACTOR")],
+     [("Dera Bugti", "LOCATION")]),
+    # a hyphenated village became three spans
+    ("Fighting reached Chak-Amru on Monday.", [("Chak", "B-LOCATION"), ("-", "B-ACTOR"), ("Amru", "B-TIME")],
+     [("Chak-Amru", "LOCATION")]),
+    # a numbered patrol point became ACTOR + TIME
+    ("Troops met at PP-15 again.", [("PP", "B-ACTOR"), ("-", "I-ACTOR"), ("15", "B-TIME")], [("PP-15", "ACTOR")]),
+    # "Two other men" + rank + initial + surname became KILLED, INJURED, KILLED and the initial a figure
+    ("Two other men, Havildar K. Singh, died.",
+     [("Two", "B-KILLED"), ("other", "B-INJURED"), ("men", "B-KILLED"), ("K", "B-KILLED")],
+     [("Two other men", "KILLED")]),
+]
+
+
+@pytest.mark.parametrize("text, words, want", BROKEN, ids=[b[2][0][0] for b in BROKEN])
+def test_one_phrase_is_one_span_with_one_label(tokenizer, text, words, want):
+    tdoc, logp = _noisy(tokenizer, text, words, phrase=want[0][1])
+    assert _spans(tdoc, decode(tdoc, logp)) == want
+    greedy = {i: int(row.argmax()) for i, row in logp.items()}
+    assert _spans(tdoc, decode_greedy(tdoc, greedy)) != want  # the failure the constraints fix
+
+
+def test_a_span_never_crosses_a_line_break_or_a_sentence_end(tokenizer):
+    text = "BORDER CLASHES\n\nTroops fired. Guards replied."
+    tdoc, logp = _noisy(tokenizer, text, [("CLASHES", "B-CLASH"), ("Troops", "I-CLASH"), ("fired", "I-CLASH"),
+                                          ("Guards", "I-CLASH")])
+    spans = _spans(tdoc, decode(tdoc, logp))
+    assert all("\n" not in t and ". " not in t for t, _ in spans)
+    assert ("CLASHES", "CLASH") in spans
+
+
+def test_weapon_and_trigger_may_touch(tokenizer):
+    text = "Missile strikes hit Osh."
+    tdoc, logp = _noisy(tokenizer, text, [("Missile", "B-WEAPON"), ("strikes", "B-CLASH"), ("Osh", "B-LOCATION")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("Missile", "WEAPON"), ("strikes", "CLASH"), ("Osh", "LOCATION")]
+
+
+def test_figures_without_a_quantity_are_dropped(tokenizer):
+    text = "Soldiers died and 12 civilians died."
+    tdoc, logp = _noisy(tokenizer, text, [("Soldiers", "B-KILLED"), ("12", "B-KILLED"), ("civilians", "I-KILLED")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("12 civilians", "KILLED")]
+
+
+def test_trim_span_keeps_what_the_spec_keeps():
+    text = 'the Collective Security Treaty Organization (CSTO), at 3 a.m. a "truce", (Batken)'
+    for raw, want in [("Collective Security Treaty Organization (CSTO),", "Collective Security Treaty Organization (CSTO)"),
+                      ("3 a.m.", "3 a.m."), ('"truce",', "truce"), ("(Batken)", "Batken"), ("CSTO),", "CSTO")]:
+        start = text.index(raw)
+        s, e = trim_span(text, start, start + len(raw))
+        assert text[s:e] == want
+
+
+def test_tidy_spans_joins_whitespace_adjacent_same_label_spans():
+    text = "a full ceasefire, Kyrgyz and Tajik troops"
+    spans = [{"start": 2, "end": 6, "label": "CEASEFIRE", "probs": [0.9]},
+             {"start": 7, "end": 17, "label": "CEASEFIRE", "probs": [0.7]},  # "ceasefire," trimmed, joined
+             {"start": 18, "end": 24, "label": "ACTOR", "probs": [1.0]},
+             {"start": 29, "end": 34, "label": "ACTOR", "probs": [1.0]}]  # "and" between: stays apart
+    out = tidy_spans(spans, text)
+    assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
+        ("full ceasefire", "CEASEFIRE"), ("Kyrgyz", "ACTOR"), ("Tajik", "ACTOR")]
+    assert out[0]["probs"] == [0.9, 0.7]
