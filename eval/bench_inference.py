@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from clashwatch.validate import sentence_bounds  # noqa: E402
-from clashwatch.data import sorted_windows, tidy_spans  # noqa: E402
+from clashwatch.data import sorted_windows  # noqa: E402
+from clashwatch.decoding import tidy_spans  # noqa: E402
 
 
 def seed_sentences() -> list[str]:
@@ -63,7 +64,7 @@ def spans_of_pipeline(entities: list[dict], text: str) -> set[tuple[int, int, st
 
 
 def trimmed(spans: set[tuple[int, int, str]], text: str) -> set[tuple[int, int, str]]:
-    """Spans after clashwatch's decoding rules (`data.tidy_spans`: end trimming, whitespace-adjacent
+    """Spans after clashwatch's decoding rules (`decoding.tidy_spans`: end trimming, whitespace-adjacent
     same-label spans joined), the one difference between the pipeline's aggregation and ours."""
     tidy = tidy_spans([{"start": a, "end": b, "label": label} for a, b, label in spans], text)
     return {(s["start"], s["end"], s["label"]) for s in tidy}

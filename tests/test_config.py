@@ -64,7 +64,7 @@ def test_bad_inputs_fail_before_training(tmp_path, monkeypatch):
     def no_model(*a, **k):
         raise AssertionError("a model was built before the inputs were checked")
 
-    monkeypatch.setattr(modeling, "load_tagger_for_training", no_model)
+    monkeypatch.setattr(modeling, "build_tagger", no_model)
     with pytest.raises(ModelNotFoundError, match="does not exist"):
         train(config_from_dict({**MINIMAL, "base_model": str(tmp_path / "nowhere")}), tmp_path / "m")
     bad_gold = tmp_path / "bad.json"
@@ -80,7 +80,7 @@ def test_bad_inputs_fail_before_training(tmp_path, monkeypatch):
 
 
 def test_base_model_resolution(tmp_path):
-    from clashwatch.modeling import resolve_base_model
+    from clashwatch.encoders import resolve_base_model
 
     assert Path(resolve_base_model("minilm"), "config.json").exists()
     assert resolve_base_model("bert-base-uncased") == "bert-base-uncased"  # a hub id passes through

@@ -22,31 +22,11 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def random_model(tmp_path_factory) -> Path:
-    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
-
-    from clashwatch.data import ID2LABEL, LABEL2ID
-    from clashwatch.modeling import JointModel, RelationHead, resolve_base_model, save_model
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model("minilm"), local_files_only=True)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=128, num_labels=len(ID2LABEL), id2label=dict(ID2LABEL),
-                        label2id=dict(LABEL2ID))
-    tagger = BertForTokenClassification(config)
-    with torch.no_grad():  # clear margins between tags, so float noise cannot flip an argmax
-        tagger.classifier.weight.mul_(40)
-    out = tmp_path_factory.mktemp("models") / "random"
-    save_model(JointModel(tagger, RelationHead(64, hidden_dim=32)), tokenizer, out)
-    (out / "config.yaml").write_text("data: {max_length: 48, stride: 12}\n")
-    return out
-
-
-@pytest.fixture(scope="module")
 def extractors(random_model):
     from clashwatch.predict import Extractor
 
-    return Extractor.load(random_model, device="cpu"), Extractor.load(random_model, runtime="onnx", threads=1)
+    return (Extractor.load(random_model, device="cpu", quiet=True),
+            Extractor.load(random_model, runtime="onnx", threads=1, quiet=True))
 
 
 def _keys(ex):

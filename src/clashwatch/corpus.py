@@ -22,56 +22,96 @@ def _fail(message: str, task: str, item: str | None, rule: str) -> AnnotationErr
     return AnnotationError(message, task=task, item=item, rule=rule)
 
 
-def _task_name(task: dict, position: int) -> str:
+def _task_name(task, position: int) -> str:
     data = task.get("data") if isinstance(task, dict) else None
-    if isinstance(data, dict) and data.get("doc_id"):
+    if isinstance(data, dict) and isinstance(data.get("doc_id"), (str, int)) and data.get("doc_id") != "":
         return str(data["doc_id"])
-    return f"#{task.get('id', position) if isinstance(task, dict) else position}"
+    tid = task.get("id", position) if isinstance(task, dict) else position
+    return f"#{tid if isinstance(tid, (str, int)) else position}"
 
 
-def pick_annotation(task: dict) -> dict | None:
+def pick_annotation(task: dict, name: str = "task") -> dict | None:
     """The human annotation a task's gold comes from: the latest one that was not cancelled."""
-    annotations = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-    if not annotations:
+    annotations = task.get("annotations")
+    if annotations is None:
         return None
-    return max(annotations, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0))
+    if not isinstance(annotations, list):
+        raise _fail(f"annotations must be a list, got {type(annotations).__name__}", name, None, "shape")
+    kept = []
+    for n, a in enumerate(annotations):
+        if not isinstance(a, dict):
+            raise _fail(f"annotation {n} is not an object", name, f"annotation {n}", "shape")
+        if not a.get("was_cancelled"):
+            kept.append(a)
+    if not kept:
+        return None
+    # ids may be ints in one export and strings in another: compare them as text
+    return max(kept, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), str(a.get("id") or "")))
+
+
+def _item_id(value, n: int) -> str:
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "" else ""
+
+
+def _span_item(item: dict, n: int, name: str) -> Span:
+    value = item.get("value")
+    if not isinstance(value, dict):
+        raise _fail(f"value must be an object, got {type(value).__name__}", name, str(n), "shape")
+    sid = _item_id(item.get("id"), n)
+    if not sid:
+        raise _fail("span without a string or integer id", name, str(n), "shape")
+    start, end, labels = value.get("start"), value.get("end"), value.get("labels")
+    if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool) or isinstance(end, bool):
+        raise _fail(f"start/end must be integers, got {start!r}/{end!r}", name, sid, "offsets")
+    if not isinstance(labels, list) or len(labels) != 1 or not isinstance(labels[0], str):
+        raise _fail(f"a span needs exactly one label, got {labels!r}", name, sid, "label")
+    text, score = value.get("text", ""), item.get("score")
+    if not isinstance(text, str):
+        raise _fail(f"value.text must be a string, got {type(text).__name__}", name, sid, "shape")
+    return Span(sid, start, end, labels[0], text, _score(score, name, sid))
+
+
+def _relation_item(item: dict, n: int, name: str) -> Relation:
+    head, tail = _item_id(item.get("from_id"), n), _item_id(item.get("to_id"), n)
+    rid = f"{item.get('from_id')!r}->{item.get('to_id')!r}"
+    if not head or not tail:
+        raise _fail("a relation needs from_id and to_id (strings or integers)", name, rid, "shape")
+    labels = item.get("labels")
+    if labels is None:
+        labels = []
+    if not isinstance(labels, list) or len(labels) != 1 or not isinstance(labels[0], str):
+        raise _fail(f"a relation needs exactly one label, got {labels!r}", name, f"{head}->{tail}", "label")
+    return Relation(head, tail, labels[0], _score(item.get("score"), name, f"{head}->{tail}"))
+
+
+def _score(score, name: str, item: str) -> float | None:
+    if score is None:
+        return None
+    if not isinstance(score, (int, float)) or isinstance(score, bool):
+        raise _fail(f"score must be a number, got {score!r}", name, item, "shape")
+    return float(score)
 
 
 def document_from_result(task: dict, result: list, name: str) -> Document:
     """Build a Document from one task and one result list, checking item shapes (not spec rules)."""
     data = task["data"]
-    text = data["text"]
     doc = Document(
         doc_id=str(data.get("doc_id") or name),
-        text=text,
+        text=data["text"],
         meta={"task_id": task.get("id"), "data": {k: v for k, v in data.items() if k not in ("text", "doc_id")}},
     )
     if not isinstance(result, list):
-        raise _fail("result is not a list", name, None, "shape")
+        raise _fail(f"result must be a list, got {type(result).__name__}", name, None, "shape")
     for n, item in enumerate(result):
         if not isinstance(item, dict):
             raise _fail(f"result item {n} is not an object", name, str(n), "shape")
         kind = item.get("type")
         if kind == "labels":
-            value = item.get("value") or {}
-            sid = str(item.get("id") or "")
-            labels = value.get("labels")
-            start, end = value.get("start"), value.get("end")
-            if not sid:
-                raise _fail("span without id", name, str(n), "shape")
-            if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
-                raise _fail(f"start/end must be integers, got {start!r}/{end!r}", name, sid, "offsets")
-            if not isinstance(labels, list) or len(labels) != 1:
-                raise _fail(f"a span needs exactly one label, got {labels!r}", name, sid, "label")
-            doc.spans.append(Span(sid, start, end, labels[0], value.get("text", ""), item.get("score")))
+            doc.spans.append(_span_item(item, n, name))
         elif kind == "relation":
-            labels = item.get("labels") or []
-            rid = f"{item.get('from_id')}->{item.get('to_id')}"
-            if len(labels) != 1:
-                raise _fail(f"a relation needs exactly one label, got {labels!r}", name, rid, "label")
-            doc.relations.append(Relation(str(item.get("from_id")), str(item.get("to_id")), labels[0], item.get("score")))
+            doc.relations.append(_relation_item(item, n, name))
         else:
-            raise _fail(f"unknown result type {kind!r}", name, str(item.get("id", n)), "shape")
+            raise _fail(f"unknown result type {kind!r}", name, _item_id(item.get("id"), n) or str(n), "shape")
     return doc
 
 
@@ -88,7 +128,7 @@ def load_export_json(obj, source: str = "export", *, require_annotation: bool = 
         text = task["data"].get("text")
         if not isinstance(text, str) or not text.strip():
             raise _fail("data.text is missing or empty", name, None, "empty_text")
-        annotation = pick_annotation(task)
+        annotation = pick_annotation(task, name)
         if annotation is None:
             if require_annotation:
                 raise _fail("task has no annotation", name, None, "no_annotation")
@@ -142,7 +182,7 @@ def validate_export(path: str | Path) -> list[AnnotationError]:
             if e.rule in ("shape", "empty_text", "no_annotation", "offsets", "label"):
                 errors.append(e)
                 continue
-            doc = document_from_result(task, pick_annotation(task)["result"], name)
+            doc = document_from_result(task, pick_annotation(task, name)["result"], name)
             errors.extend(check_document(doc, name))
     names = Counter(_task_name(t, i) for i, t in enumerate(obj))
     errors += [_fail(f"doc_id appears in {c} tasks", n, None, "duplicate_doc") for n, c in names.items() if c > 1]

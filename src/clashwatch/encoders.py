@@ -93,6 +93,8 @@ def _mpnet() -> Path:
     target = cache_dir() / "encoders" / f"all-mpnet-base-v2-{_parts_key(parts)}"
     if all((target / f).exists() for f in ENCODER_FILES):
         return target
+    if target.exists():  # not ours (we rename whole folders into place): start again
+        shutil.rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".assembling-"))
     try:

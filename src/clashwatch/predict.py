@@ -19,11 +19,12 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from .data import REL_CLASSES, SPAN2ID, TokenizedDoc, pad_batch, pair_allowed, sorted_windows, span_token_range
 from .data import tokenize_documents
-from .decoding import decode
+from .decoding import decode, decode_greedy
 from .grouping import GROUPINGS, apply_clusters, candidate_pairs, cluster_learned, cluster_prior, mention_contexts
 from .grouping import pair_features, triggers_of
 from .modeling import TRAIN_HINT, pool_spans
@@ -31,6 +32,7 @@ from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
 from .schema import FIGURE_LABELS, ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
 
 DEFAULT_MODEL_NAME = "default"
+DECODERS = ("viterbi", "greedy")
 
 
 def default_model_path() -> Path:
@@ -113,20 +115,22 @@ class BatchItemError:
 
 class Extractor:
     def __init__(self, model, tokenizer, *, max_length: int = 256, stride: int = 64, name: str | None = None,
-                 device: str | torch.device = "cpu", grouping: str = "learned"):
+                 device: str | torch.device = "cpu", grouping: str = "learned", decoder: str = "viterbi"):
         if grouping not in GROUPINGS:
             raise ConfigError(f"grouping must be one of {GROUPINGS}, got {grouping!r}")
+        if decoder not in DECODERS:
+            raise ConfigError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         if grouping == "learned" and getattr(model, "event_head", None) is None:
             raise ConfigError("grouping='learned' needs a model with an event head; use grouping='prior'")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.stride, self.name, self.device = max_length, stride, name, torch.device(device)
-        self.grouping = grouping
+        self.grouping, self.decoder = grouping, decoder
         self.timings = {"tagger_s": 0.0, "relation_s": 0.0, "grouping_s": 0.0}
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, device: str | None = None, runtime: str = "torch",
              quantize: bool = False, threads: int | None = None, grouping: str = "learned",
-             quiet: bool = False) -> "Extractor":
+             decoder: str = "viterbi", quiet: bool = False) -> "Extractor":
         """Load `path`, else `$CLASHWATCH_MODEL`, else `models/default` (no network). runtime="onnx": the
         encoder under ONNX Runtime on CPU (`runtime.py`), int8 with `quantize`. Says on stderr, in one
         line, which model and base encoder it loaded (unless `quiet`)."""
@@ -150,7 +154,7 @@ class Extractor:
             print(f"clashwatch: model {path} ({kind} base encoder {manifest['base_model']}, {runtime} on {device}, "
                   f"loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         return cls(model, tokenizer, max_length=max_length, stride=stride, name=path.name, device=device,
-                   grouping=grouping)
+                   grouping=grouping, decoder=decoder)
 
     # ------------------------------------------------------------ public API
 
@@ -230,7 +234,7 @@ class Extractor:
                     out.append(None)
                     continue
                 spans = self._spans(tdoc, encoded, d, gold_spans[d] if gold_spans is not None else None)
-                if not relations:
+                if not relations or not encoded["hidden"][d]:  # no relations, or no token to read
                     out.append((spans, []))
                     continue
                 doc = self._relations(tdoc, spans, encoded, d)
@@ -263,8 +267,14 @@ class Extractor:
     def _spans(self, tdoc, encoded, d, gold: list[Span] | None) -> list[Span]:
         if gold is not None:
             return [Span(s.id, s.start, s.end, s.label, s.text, 1.0) for s in gold]
+        logprobs = encoded["logprobs"][d]
+        if self.decoder == "greedy":  # the unconstrained argmax, kept to measure what the constraints give
+            found = decode_greedy(tdoc, {t: int(v.argmax()) for t, v in logprobs.items()},
+                                  {t: float(np.exp(v.max())) for t, v in logprobs.items()})
+        else:
+            found = decode(tdoc, logprobs)
         return [Span(f"T{n}", s["start"], s["end"], s["label"], tdoc.text[s["start"] : s["end"]], round(s["score"], 4))
-                for n, s in enumerate(decode(tdoc, encoded["logprobs"][d]), 1)]
+                for n, s in enumerate(found, 1)]
 
     @staticmethod
     def _inside(tdoc, spans: list[Span], window: dict) -> list[tuple[Span, tuple[int, int], int]]:

@@ -266,12 +266,12 @@ class Page:
 def crossval_section(page: Page, cv: dict, image_prefix: str = "") -> None:
     """The mean ± std table of a crossval metrics.json (also used by crossval's own report)."""
     summary = cv.get("summary") or {}
-    names = list(HEADLINE)
+    names = list(HEADLINE) + ["relation_same_event_f1"]
     rows = []
     for variant, stats in summary.items():
         rows.append([variant, stats.get("folds", 0)] +
                     [f"{stats[m]['mean']:.3f} ± {stats[m]['std']:.3f}" if m in stats else "–" for m in names])
-    page.table(["variant", "folds"] + names, rows)
+    page.table(["variant / readout", "folds"] + names, rows)
     failed = [f"{f['variant']}/{f['held_out']}: {f['error']}" for f in cv.get("folds", []) if f.get("error")]
     if failed:
         page.para("Failed folds: " + "; ".join(failed))

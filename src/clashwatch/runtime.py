@@ -42,7 +42,7 @@ def physical_cores() -> int:
 
 def _weights_key(tagger_dir: Path) -> str:
     h = hashlib.sha256()
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin", "adapter_model.safetensors"):
         f = tagger_dir / name
         if f.exists():
             with open(f, "rb") as fh:
@@ -152,14 +152,16 @@ def make_session(path: Path, threads: int | None = None):
 class OnnxJointModel:
     """`JointModel`'s inference surface over an ONNX Runtime session."""
 
-    def __init__(self, session, relation_head: torch.nn.Module, quantized: bool = False):
+    def __init__(self, session, relation_head: torch.nn.Module, event_head: torch.nn.Module | None = None,
+                 quantized: bool = False):
         self.session, self.relation_head, self.quantized = session, relation_head.eval(), quantized
+        self.event_head = event_head.eval() if event_head is not None else None
 
     @classmethod
     def from_joint(cls, model, model_dir: str | Path, *, quantize: bool = False,
                    threads: int | None = None) -> "OnnxJointModel":
         path = onnx_path(model_dir, model.tagger, quantize=quantize)
-        return cls(make_session(path, threads), model.relation_head, quantize)
+        return cls(make_session(path, threads), model.relation_head, model.event_head, quantize)
 
     def eval(self) -> "OnnxJointModel":
         return self

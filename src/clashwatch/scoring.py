@@ -31,6 +31,8 @@ HEADLINE = {
     "trigger_cls_f1": ("triggers", "classification"),
     "argument_cls_f1": ("arguments", "classification"),
     "event_micro_f1": ("events", "micro"),
+    "records_f1": ("records", "pooled", "records"),
+    "killed_in_record_f1": ("records", "pooled", "killed_in_record"),
 }
 
 
@@ -299,6 +301,90 @@ def score_events(pairs: list[tuple[Document, Document]]) -> dict:
     return score_event_records(gold, pred)
 
 
+# ---------------------------------------------------------------- what analysts read: records
+
+RECORD_METRICS = ("records", "killed_in_record", "injured_in_record", "actors_in_record", "locations_in_record")
+
+
+def _record_view(event) -> dict:
+    """The parts of an event record the record metrics compare: trigger and figure spans, argument words."""
+    evidence = event.evidence.spans
+    return {
+        "type": event.event_type,
+        "triggers": [(e.start, e.end) for e in evidence if e.label in TRIGGER_LABELS],
+        "killed": [(f.start, f.end) for f in event.killed],
+        "injured": [(f.start, f.end) for f in event.injured],
+        "actors": sorted({_norm_text(a) for a in event.actors + event.mediators}),
+        "locations": sorted({_norm_text(a) for a in event.locations}),
+    }
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def match_by_triggers(gold: list[dict], pred: list[dict]) -> list[tuple[int, int]]:
+    """One-to-one (gold, pred) record pairs of the same type whose triggers overlap, maximising the
+    number of overlapping trigger pairs."""
+    if not gold or not pred:
+        return []
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    weight = np.zeros((len(gold), len(pred)))
+    for i, g in enumerate(gold):
+        for j, p in enumerate(pred):
+            if g["type"] == p["type"]:
+                weight[i, j] = sum(_overlaps(a, b) for a in g["triggers"] for b in p["triggers"])
+    rows, cols = linear_sum_assignment(weight, maximize=True)
+    return [(int(i), int(j)) for i, j in zip(rows, cols) if weight[i, j] > 0]
+
+
+def _span_matches(gold: list[tuple[int, int]], pred: list[tuple[int, int]]) -> int:
+    """Figures matched one to one by overlapping spans (two figures with the same words are two)."""
+    used, tp = set(), 0
+    for p in pred:
+        k = next((i for i, g in enumerate(gold) if i not in used and _overlaps(g, p)), None)
+        if k is not None:
+            used.add(k)
+            tp += 1
+    return tp
+
+
+def record_counts(gold_doc: Document, pred_doc: Document, published: dt.date | None = None) -> dict:
+    """tp/fp/fn of one document for each record metric: records (same type, overlapping triggers, one to
+    one) and, inside matched records, killed and injured figures (by span), actors and locations (by
+    words); what sits in an unmatched record counts as fp or fn."""
+    from .events import assemble_events
+
+    gold = [_record_view(e) for e in assemble_events(gold_doc, published)]
+    pred = [_record_view(e) for e in assemble_events(pred_doc, published)]
+    pairs = match_by_triggers(gold, pred)
+    counts = {"records": [len(pairs), len(pred) - len(pairs), len(gold) - len(pairs)],
+              "predicted_records": len(pred), "gold_records": len(gold)}
+    for metric, field, by_span in (("killed_in_record", "killed", True), ("injured_in_record", "injured", True),
+                                   ("actors_in_record", "actors", False), ("locations_in_record", "locations", False)):
+        tp = sum(_span_matches(gold[i][field], pred[j][field]) if by_span else len(set(gold[i][field]) & set(pred[j][field]))
+                 for i, j in pairs)
+        counts[metric] = [tp, sum(len(p[field]) for p in pred) - tp, sum(len(g[field]) for g in gold) - tp]
+    return counts
+
+
+def score_records(pairs: list[tuple[Document, Document]]) -> dict:
+    """The record metrics per article and pooled (counts summed over articles)."""
+    per_article, pooled = {}, {m: [0, 0, 0] for m in RECORD_METRICS}
+    totals = {"predicted_records": 0, "gold_records": 0}
+    for g, p in pairs:
+        counts = record_counts(g, p, published_date(g))
+        per_article[g.doc_id] = {m: prf(*counts[m]) for m in RECORD_METRICS}
+        per_article[g.doc_id].update(predicted_records=counts["predicted_records"], gold_records=counts["gold_records"])
+        for m in RECORD_METRICS:
+            pooled[m] = [a + b for a, b in zip(pooled[m], counts[m])]
+        for k in totals:
+            totals[k] += counts[k]
+    return {"pooled": {m: prf(*c) for m, c in pooled.items()} | totals, "per_article": per_article}
+
+
 # ---------------------------------------------------------------- everything
 
 
@@ -316,9 +402,17 @@ def score(gold: list[Document], pred: list[Document], *, events: bool = True) ->
     }
     if events:
         result["events"] = score_events(pairs)
+        result["records"] = score_records(pairs)
     result["headline"] = headline(result)
     return result
 
 
 def headline(result: dict) -> dict:
-    return {name: result[a][b]["f1"] for name, (a, b) in HEADLINE.items() if a in result}
+    out = {}
+    for name, path in HEADLINE.items():
+        node = result
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            out[name] = node["f1"]
+    return out

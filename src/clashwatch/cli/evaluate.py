@@ -22,10 +22,8 @@ def cmd_crossval(args) -> int:
     if not args.config:
         raise ConfigError("crossval needs --config (or --merge)")
 
-    variants = [] if args.curve_only else args.variants
-    out = crossval(args.config, variants=variants, out_dir=args.out, gold_path=args.gold, folds=args.folds,
-                   held_out=args.held_out,
-                   curve=not args.no_curve, curve_variant=args.curve_variant, curve_sizes=args.curve_sizes)
+    out = crossval(args.config, variants=args.variants, out_dir=args.out, gold_path=args.gold,
+                   held_out=args.held_out, curve_sizes=args.curve_sizes)
     print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
     return 0
 
@@ -46,15 +44,12 @@ def add_parser(verbs) -> None:
     p.add_argument("--config", help="training config (use a fast one)")
     p.add_argument("--merge", nargs="+", metavar="METRICS", help="merge the metrics.json of several runs into --out")
     p.add_argument("--note", action="append", help="with --merge: a paragraph for the report (repeatable)")
-    p.add_argument("--variants", nargs="+", choices=VARIANTS, help=f"default: all of {' '.join(VARIANTS)}")
+    p.add_argument("--variants", nargs="*", choices=VARIANTS,
+                   help=f"default: all of {' '.join(VARIANTS)}; none (--variants with no name) for the curve alone")
     p.add_argument("--gold", help="gold export to cross-validate (default: the config's gold sources)")
     p.add_argument("--out", help="output folder (default eval/reports/crossval)")
-    p.add_argument("--no-curve", action="store_true", help="skip the learning curve")
-    p.add_argument("--curve-only", action="store_true", help="only the learning curve (no variant runs)")
-    p.add_argument("--folds", type=int, metavar="N", help="hold out only the first N documents (default: all)")
     p.add_argument("--held-out", nargs="+", type=int, metavar="I",
                    help="hold out only these documents (0-based indices); --merge joins such runs")
-    p.add_argument("--curve-variant", choices=VARIANTS, help="variant of the learning curve (default: the first)")
     p.add_argument("--curve-sizes", nargs="+", type=int, metavar="N",
-                   help="gold documents per curve point (default: 1..n-2; 0 = no gold, trained once)")
+                   help="numbers of synthetic articles for the learning curve (e.g. 0 30 100 200 330)")
     p.set_defaults(func=cmd_crossval)
