@@ -40,10 +40,15 @@ def test_baseline_links_to_nearest_trigger_and_is_valid():
     assert not check_document(doc)  # no overlaps, trimmed, allowed relations, same_event backwards
 
 
-def test_baseline_on_a_seed_article_scores():
-    text = SEED.read_text(encoding="utf-8")
-    doc = extract(text, "seed")
+def test_baseline_on_a_seed_article_scores_against_its_gold():
+    from clashwatch.corpus import load_export
+
+    gold = next(d for d in load_export(SEED.parents[1] / "gold.json") if d.doc_id == SEED.name)
+    doc = extract(gold.text, gold.doc_id)
     assert ("At least 49 people", "KILLED") in labelled(doc)
     assert not check_document(doc)
-    r = score([doc], [extract(text, "seed")])
-    assert r["headline"]["char_span_f1"] == 1.0
+    result = score([gold], [doc])
+    # tuned on the seeds, the rules find most spans, but they are no gold: neither near 0 nor perfect
+    assert 0.6 < result["headline"]["char_span_f1"] < 0.95
+    assert result["records"]["pooled"]["records"]["tp"] >= 1
+    assert score([gold], [gold])["headline"]["char_span_f1"] == 1.0

@@ -14,8 +14,9 @@ from clashwatch.schema import AnnotationError
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "fixtures" / "seed000.json"
-SECTIONS = ["Headline metrics", "Model card", "Spans per label", "Relations per label", "Triggers and arguments",
-            "Event records", "Confusion matrix", "Errors", "Cross-validation"]
+SECTIONS = ["Headline metrics", "Event records (what an analyst reads)", "Model card", "Spans per label",
+            "Relations per label", "Triggers and arguments", "Event records", "Confusion matrix", "Errors",
+            "Cross-validation"]
 PLOTS = ["span_f1.png", "relation_f1.png", "confusion.png"]
 
 
@@ -52,73 +53,106 @@ def test_invalid_gold_fails_before_writing(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_model_with_other_labels_fails_before_scoring(tmp_path):
-    model = tmp_path / "model"
-    (model / "tagger").mkdir(parents=True)
-    (model / "tagger" / "config.json").write_text(json.dumps({"id2label": {"0": "O", "1": "B-PER", "2": "I-PER"}}))
-    (model / "relation_config.json").write_text(json.dumps({"relation_classes": ["none", "place"]}))
+def test_model_with_other_labels_fails_before_scoring(tmp_path, random_model):
+    from clashwatch.modeling import write_manifest
+
+    model = shutil.copytree(random_model, tmp_path / "model")
+    config = json.loads((model / "tagger" / "config.json").read_text())
+    config["id2label"] = {"0": "O", "1": "B-PER", "2": "I-PER"}
+    (model / "tagger" / "config.json").write_text(json.dumps(config))
+    write_manifest(model, "minilm", lora=False)
     with pytest.raises(EvaluationError, match="span labels"):
         evaluate(GOLD, model, tmp_path / "r", crossval_path=None)
     assert not (tmp_path / "r").exists()
 
 
-def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp_path, monkeypatch):
-    docs = load_export(GOLD)
-    three = []
-    for n in range(3):  # three copies of the seed under other ids
+def test_synthetic_documents_are_refused_as_gold(tmp_path):
+    synthetic = ROOT / "annotations" / "synthetic" / "synthetic.json"
+    with pytest.raises(cv.ConfigError, match="never evaluation gold"):
+        evaluate(synthetic, None, tmp_path / "r", crossval_path=None)
+    with pytest.raises(cv.ConfigError, match="never evaluation gold"):
+        cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], gold_path=synthetic, out_dir=tmp_path / "cv",
+                    progress=False)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "cv").exists()
+
+
+def _fold_result(f1: float) -> dict:
+    records = {m: {"f1": f1, "tp": 1, "fp": 0, "fn": 0} for m in cv.RECORD_METRICS}
+    readout = {"headline": {m: f1 for m in cv.METRICS}, "records": {**records, "predicted_records": 1,
+                                                                   "gold_records": 1}}
+    return {"readouts": {r: readout for r in cv.READOUTS}, "seconds": 0.0}
+
+
+def _copies(n):
+    out = []
+    for k in range(n):  # copies of the seed under other ids
         d = load_export(GOLD)[0]
-        d.doc_id = f"doc{n}"
-        three.append(d)
+        d.doc_id = f"doc{k}"
+        out.append(d)
+    return out
+
+
+def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp_path, monkeypatch):
+    three = _copies(3)
     calls = []
 
     def fake_fold(config, train_docs, held_out):
         calls.append((config.augment.enabled, len(train_docs), held_out.doc_id))
         if held_out.doc_id == "doc1" and config.augment.enabled:
             raise RuntimeError("boom")
-        f1 = 0.2 * len(train_docs)
-        return {"headline": {m: f1 for m in cv.HEADLINE}, "seconds": 0.0}
+        return _fold_result({"doc0": 0.2, "doc1": 0.4, "doc2": 0.6}[held_out.doc_id])
 
     monkeypatch.setattr(cv, "run_fold", fake_fold)
     monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: three)
+    monkeypatch.setattr(cv, "synthetic_subset", lambda config, n, folder, seed=0: config)
     out = cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds", "seeds+aug"], out_dir=tmp_path / "cv",
-                      progress=False)
+                      curve_sizes=[0, 30], progress=False)
     state = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert len(calls) == 3 + 3 + 3  # two variants x 3 folds, learning curve at 1 document x 3 folds
-    assert state["summary"]["seeds"]["folds"] == 3
-    assert state["summary"]["seeds+aug"] == {**state["summary"]["seeds+aug"], "folds": 2, "failed": 1}
-    assert state["summary"]["seeds"]["span_f1_strict"]["mean"] == pytest.approx(0.4)
+    assert len(calls) == 3 + 3 + 6  # two variants x 3 folds, the curve at 0 and 30 synthetic articles x 3 folds
+    seeds = state["summary"]["seeds / learned"]
+    assert seeds["folds"] == 3 and seeds["span_f1_strict"]["mean"] == pytest.approx(0.4)
+    assert seeds["span_f1_strict"]["std"] == pytest.approx(0.2)  # the sample std (the population std is 0.163)
+    assert state["summary"]["seeds+aug / prior"]["folds"] == 2 and state["summary"]["seeds+aug / prior"]["failed"] == 1
+    baseline = state["baseline"]["doc0"]["headline"]["span_f1_strict"]
+    paired = seeds["span_f1_strict"]["vs_baseline"]
+    assert paired["mean"] == pytest.approx(0.4 - baseline)  # the three copies share one baseline score
+    assert paired["ci95"][0] < paired["mean"] < paired["ci95"][1]
     assert [f for f in state["folds"] if f.get("error")][0]["error"] == "RuntimeError: boom"
-    assert state["curve_summary"]["1"]["span_f1_strict"]["mean"] == pytest.approx(0.2)
-    assert state["curve_summary"]["2"]["span_f1_strict"]["mean"] == pytest.approx(0.4)
+    assert state["curve_summary"]["30"]["folds"] == 2  # doc1 fails with augmentation on, as above
     for plot in ("crossval_variants.png", "learning_curve.png"):
         assert (out / plot).exists()
-    assert "Failed folds" in (out / "report.md").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "Paired differences to the lexicon baseline" in md and "lexicon baseline" in md
 
     report = evaluate(GOLD, None, tmp_path / "r", crossval_path=out / "metrics.json")
     md = (report / "report.md").read_text(encoding="utf-8")
-    assert "seeds+aug" in md and "0.400 ± 0.000" in md and "(learning_curve.png)" in md
+    assert "seeds+aug / learned" in md and "0.400 ± 0.200" in md and "(learning_curve.png)" in md
     assert (report / "learning_curve.png").exists()
-    assert json.loads((report / "metrics.json").read_text())["crossval"]["seeds"]["folds"] == 3
-    assert docs  # the fixture itself is valid
+    assert json.loads((report / "metrics.json").read_text())["crossval"]["seeds / learned"]["folds"] == 3
 
 
 def test_crossval_can_hold_out_a_subset_of_the_documents(tmp_path, monkeypatch):
-    docs = []
-    for n in range(4):
-        d = load_export(GOLD)[0]
-        d.doc_id = f"doc{n}"
-        docs.append(d)
+    docs = _copies(4)
     held = []
     monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out: (
-        held.append((held_out.doc_id, [d.doc_id for d in train_docs])) or {"headline": {}, "seconds": 0.0}))
+        held.append((held_out.doc_id, [d.doc_id for d in train_docs])) or _fold_result(0.5)))
     monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: docs)
-    cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv", curve=False,
-                held_out=[3, 1], progress=False)
+    cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv", held_out=[3, 1],
+                progress=False)
     assert held == [("doc1", ["doc0", "doc2", "doc3"]), ("doc3", ["doc0", "doc1", "doc2"])]
     with pytest.raises(cv.ConfigError, match="held-out"):
-        cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv2", curve=False,
-                    held_out=[4], progress=False)
+        cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv2", held_out=[4],
+                    progress=False)
     assert not (tmp_path / "cv2").exists()
+
+
+def test_the_synthetic_curve_samples_nested_subsets(tmp_path):
+    base = cv.variant_config(cv.load_config(ROOT / "train" / "fast.yaml"), "+synthetic")
+    small, large = (cv.synthetic_subset(base, n, tmp_path) for n in (10, 30))
+    ids = [[d.doc_id for d in load_export(c.data.sources[-1].path)] for c in (small, large)]
+    assert len(ids[0]) == 10 and len(ids[1]) == 30 and ids[1][:10] == ids[0]
+    none = cv.synthetic_subset(base, 0, tmp_path)
+    assert [s.gold for s in none.data.sources] == [True] and none.training.max_steps == base.training.max_steps
 
 
 def test_variant_configs_are_overrides():
@@ -137,14 +171,21 @@ def test_report_from_a_tiny_model(tiny_model, tmp_path):  # tiny_model: the sess
     out = evaluate(GOLD, tiny_model, tmp_path / "r", crossval_path=None)
     metrics = check_report(out, [Path(tiny_model).name, "baseline"])
     card = metrics["model_card"]
-    assert card["base_model"] and card["commit"] and card["data_hashes"]
+    assert card["base_model"] and card["commit"] and card["data_hashes"] and card["gold_in_training_data"] == [
+        "seed000.txt"] or card["gold_in_training_data"]
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "base_model" in md and "No model folder given" not in md
     shutil.rmtree(out)
 
 
-def test_report_warns_when_the_gold_was_training_data(tiny_model, fixture_export, tmp_path):
-    from clashwatch.report import evaluate
+def test_report_warns_when_a_gold_document_was_training_data(tiny_model, fixture_doc, tmp_path):
+    """Per document, by its text: the training article inside another file, beside an unseen one."""
+    from clashwatch.corpus import write_export
 
-    out = evaluate(fixture_export, tiny_model, tmp_path / "report", crossval_path=None)
-    assert "was part of the model's training data" in (out / "report.md").read_text(encoding="utf-8")
+    other = load_export(ROOT / "annotations" / "gold.json")[1]
+    fixture_doc.doc_id = "renamed.txt"
+    path = tmp_path / "mixed.json"
+    write_export(path, [other, fixture_doc])
+    out = evaluate(path, tiny_model, tmp_path / "report", crossval_path=None)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "1 of these 2 gold documents were part of the model's training data (renamed.txt)" in md

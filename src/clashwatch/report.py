@@ -27,18 +27,28 @@ ERROR_ROWS = 40  # per error kind in the tables; metrics.json keeps the counts
 
 
 def check_model_labels(model_dir: Path) -> None:
-    """Raise before scoring when the model folder was trained on another label set than this schema."""
-    tagger, rel = model_dir / "tagger" / "config.json", model_dir / "relation_config.json"
-    if not tagger.exists() or not rel.exists():
-        raise ModelNotFoundError(f"{model_dir} is not a trained clashwatch model (no tagger/config.json or "
-                                 "relation_config.json)")
-    id2label = json.loads(tagger.read_text(encoding="utf-8")).get("id2label") or {}
+    """Raise before scoring when the model folder is incomplete or was trained on another label set."""
+    from .modeling import check_model_folder
+
+    check_model_folder(model_dir)
+    id2label = json.loads((model_dir / "tagger" / "config.json").read_text(encoding="utf-8")).get("id2label") or {}
     labels = {t.split("-", 1)[1] for t in id2label.values() if t != "O"}
-    relations = [r for r in json.loads(rel.read_text(encoding="utf-8")).get("relation_classes", []) if r != "none"]
+    rel = json.loads((model_dir / "relation_config.json").read_text(encoding="utf-8"))
+    relations = [r for r in rel.get("relation_classes", []) if r != "none"]
     if labels != set(SPAN_LABELS) or set(relations) != set(RELATION_LABELS):
         raise EvaluationError(
             f"{model_dir} has span labels {sorted(labels)} and relations {sorted(relations)}; spec "
             f"{SPEC_VERSION} has {sorted(SPAN_LABELS)} and {sorted(RELATION_LABELS)}")
+
+
+def trained_on(model_dir: Path, gold: list[Document]) -> list[str]:
+    """The gold documents whose text the model was trained on (per-document text hashes in training.json),
+    whatever file they come from."""
+    from .train import text_hashes
+
+    info = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    seen = set((info.get("data") or {}).get("text_sha256") or [])
+    return [d.doc_id for d in gold if text_hashes([d])[0] in seen]
 
 
 def model_card(model_dir: Path) -> dict:
@@ -76,7 +86,9 @@ def predict_documents(model_dir: Path, gold: list[Document]) -> list[Document]:
 
     extractor = Extractor.load(model_dir)
     out = []
-    for item in extractor.extract_batch([d.text for d in gold], doc_ids=[d.doc_id for d in gold]):
+    for d in gold:
+        item = next(extractor.extract_batch([d.text], doc_ids=[d.doc_id],
+                                            published=(d.meta.get("data") or {}).get("published")))
         if isinstance(item, BatchItemError):
             raise EvaluationError(f"prediction failed: {item}")
         out.append(item.to_document())
@@ -283,6 +295,26 @@ def crossval_section(page: Page, cv: dict, image_prefix: str = "") -> None:
 # ---------------------------------------------------------------- the report
 
 
+def records_section(page: Page, results: dict) -> None:
+    """What analysts read: event records (matched by overlapping triggers) and their figures, actors and
+    places in the right record, pooled and per article, every system side by side."""
+    from .scoring import RECORD_METRICS
+
+    page.heading("Event records (what an analyst reads)")
+    page.para("A predicted record matches a gold record of the same type when their triggers overlap (one to "
+              "one); figures count when their span sits in the matched record, actors and places by their words.")
+    page.table(["metric"] + [f"{n} {k}" for n in results for k in ("P", "R", "F1")],
+               [[m] + [r["records"]["pooled"][m][k] for r in results.values() for k in ("precision", "recall", "f1")]
+                for m in RECORD_METRICS] +
+               [["records predicted / gold"] + [v for r in results.values() for v in
+                                                (r["records"]["pooled"]["predicted_records"],
+                                                 r["records"]["pooled"]["gold_records"], "")]])
+    docs = list(next(iter(results.values()))["records"]["per_article"])
+    page.table(["article"] + [f"{n} {m}" for n in results for m in ("records", "killed_in_record")],
+               [[d] + [r["records"]["per_article"][d][m]["f1"] for r in results.values()
+                       for m in ("records", "killed_in_record")] for d in docs])
+
+
 def write_report(out_dir: Path, gold: list[Document], systems: dict[str, list[Document]], *,
                  card: dict | None = None, crossval: dict | None = None, title: str = "clashwatch evaluation") -> dict:
     """Score every system on the gold and write metrics.json, report.md, report.html and the plots.
@@ -306,10 +338,14 @@ def write_report(out_dir: Path, gold: list[Document], systems: dict[str, list[Do
     page.para(f"Gold: {len(gold)} documents, {sum(len(d.spans) for d in gold)} spans, "
               f"{sum(len(d.relations) for d in gold)} relations; spec {SPEC_VERSION}. Systems: {', '.join(systems)}.")
     if card and card.get("gold_in_training_data"):
-        page.para("Warning: this gold was part of the model's training data, so the model's scores below "
-                  "measure fit, not generalisation. Read the cross-validation section for held-out scores.")
+        seen = card["gold_in_training_data"]
+        page.para(f"Warning: {len(seen)} of these {len(gold)} gold documents were part of the model's training data "
+                  f"({', '.join(seen)}), so the model's scores on them measure fit, not generalisation. Read the "
+                  "cross-validation section for held-out scores.")
     page.heading("Headline metrics (F1)")
-    page.table(["metric"] + list(results), [[m] + [r["headline"][m] for r in results.values()] for m in HEADLINE])
+    page.table(["metric"] + list(results), [[m] + [r["headline"].get(m, "–") for r in results.values()]
+                                            for m in HEADLINE])
+    records_section(page, results)
     page.heading("Model card")
     if card:
         page.table(["fact", "value"], [[k, json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v]
@@ -373,7 +409,10 @@ def write_report(out_dir: Path, gold: list[Document], systems: dict[str, list[Do
 def evaluate(gold_path: str | Path, model_dir: str | Path | None = None, out_dir: str | Path | None = None,
              crossval_path: str | Path | None = CROSSVAL_METRICS) -> Path:
     """Validate the gold, check the model's labels, predict, score model and baseline, write the report."""
+    from .crossval import refuse_synthetic
+
     gold = load_export(gold_path)  # AnnotationError on an invalid gold, before anything else
+    refuse_synthetic(gold, str(gold_path))
     systems: dict[str, list[Document]] = {}
     card = None
     if model_dir is not None:
@@ -382,10 +421,7 @@ def evaluate(gold_path: str | Path, model_dir: str | Path | None = None, out_dir
             raise ModelNotFoundError(f"no model folder at {model_dir}")
         check_model_labels(model_dir)
         card = model_card(model_dir)
-        from .train import docs_hash, file_hash
-
-        trained_on = set((card.get("data_hashes") or {}).values())
-        card["gold_in_training_data"] = bool({docs_hash(gold), file_hash(Path(gold_path))} & trained_on)
+        card["gold_in_training_data"] = trained_on(model_dir, gold)
         systems[model_dir.name] = predict_documents(model_dir, gold)
     systems["baseline"] = baseline.extract_documents(gold)
     name = model_dir.name if model_dir is not None else "baseline"
