@@ -55,6 +55,7 @@ def test_acled_rows():
         "event_date": "2021-04-28", "event_type": "Battles", "sub_event_type": "Armed clash",
         "actor1": "Kyrgyz border guards", "actor2": "Tajik troops", "assoc_actors": "Tajik police",
         "mediators": "", "location": "Batken; Leilik district", "fatalities": 20,
+        "fatalities_qualifier": "at_least", "fatalities_source": "B", "fatalities_note": "",
         "notes": "Clashes erupted on Wednesday.", "source": "a",
     }
     assert (ceasefire["event_type"], ceasefire["sub_event_type"]) == ("Strategic developments", "Agreement")
@@ -115,3 +116,34 @@ def test_drop_partial_line(tmp_path):
     assert not drop_partial_line(path)
     path.write_text('{"doc_')
     assert drop_partial_line(path) and path.read_text() == ""
+
+
+def _figure(text, value, qualifier="exact", by=(), range_=None):
+    return {"text": text, "value": value, "qualifier": qualifier, "range": range_, "reported_by": list(by)}
+
+
+@pytest.mark.parametrize("killed, want", [
+    # disjoint sides add up, each side's competing tallies give their lowest
+    ([_figure("six soldiers", 6, by=["army"]), _figure("eight soldiers", 8, by=["rebels"]),
+      _figure("five civilians", 5, by=["ministry"])], (11, "exact", "army; ministry", "sum of figures for disjoint groups")),
+    # a vague figure alone: a conservative floor, said so
+    ([_figure("dozens dead", 24, "vague", by=["hospital"])], (24, "vague", "hospital",
+                                                             "rests only on a vague figure (a conservative floor)")),
+    # competing totals: the lowest, with its qualifier and reporter
+    ([_figure("at least 30 people", 30, "at_least", ["UN"]), _figure("about 25 people", 25, "approx", ["ICRC"])],
+     (25, "approx", "ICRC", "")),
+    ([_figure("between 15 and 20 people", 15, "at_least", range_=[15, 20])], (15, "range", "", "")),
+    ([], (0, "", "", "no killed figure")),
+])
+def test_acled_fatalities_say_what_they_rest_on(killed, want):
+    event = {**clash_event("x"), "killed": killed}
+    [row] = acled_rows({"doc_id": "x", "events": [event]})
+    assert (row["fatalities"], row["fatalities_qualifier"], row["fatalities_source"], row["fatalities_note"]) == want
+
+
+def test_acled_resume_remembers_documents_without_events(tmp_path):
+    """On a news stream most articles hold no clash: a rerun must not extract them again."""
+    out = tmp_path / "events.csv"
+    write_acled(out, RECORDS)  # "b" has no event, so no row
+    assert {row["source"] for row in csv.DictReader(open(out, encoding="utf-8"))} == {"a"}
+    assert completed_doc_ids(out, "acled") == {"a", "b"}

@@ -187,15 +187,37 @@ def acled_fatalities(event: Event | dict) -> int | None:
     Limits: nested groups ("soldiers", "Kyrgyz soldiers") count as disjoint; totals with no head word
     that each side gives for its own dead ("39 people", "10 people") count as competing.
     """
+    return fatalities(event).value
+
+
+@dataclass
+class Fatalities:
+    """The ACLED fatalities of an event and what they rest on."""
+
+    value: int | None
+    figures: list[dict] = field(default_factory=list)  # the KILLED figures counted (the lowest of each population)
+    qualifier: str = ""  # exact, at_least, at_most, approx, range, vague, or mixed
+    sources: list[str] = field(default_factory=list)  # who reported the figures counted
+    vague_only: bool = False  # every figure counted is vague ("dozens"): the number is a conservative floor
+
+
+def fatalities(event: Event | dict) -> Fatalities:
+    """`acled_fatalities` with its basis: the figures counted, their qualifier and their reporters."""
     killed = event.killed if isinstance(event, Event) else event.get("killed") or []
     figures = [asdict(f) if isinstance(f, FigureRecord) else f for f in killed]
-    lowest: dict[frozenset[str], int] = {}
+    lowest: dict[frozenset[str], dict] = {}
     for f in figures:
         if f.get("value") is not None:
             group = population(f.get("text", ""))
-            lowest[group] = min(lowest.get(group, f["value"]), f["value"])
+            if group not in lowest or f["value"] < lowest[group]["value"]:
+                lowest[group] = f
     if not lowest:
-        return None
+        return Fatalities(None)
     total = lowest.pop(frozenset(), None)
-    parts = sum(lowest.values())
-    return parts if total is None else max(total, parts)
+    parts = sum(f["value"] for f in lowest.values())
+    counted = [total] if total is not None and total["value"] >= parts else list(lowest.values())
+    value = total["value"] if counted == [total] else parts
+    qualifiers = {"range" if f.get("range") else f.get("qualifier") or "exact" for f in counted}
+    sources = list(dict.fromkeys(r for f in counted for r in f.get("reported_by") or []))
+    return Fatalities(value, counted, qualifiers.pop() if len(qualifiers) == 1 else "mixed", sources,
+                      all(f.get("qualifier") == "vague" for f in counted))

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from .events import acled_fatalities
+from .events import acled_fatalities, fatalities
 
 FORMATS = ("json", "jsonl", "acled", "summary")
 ACLED_COLUMNS = ("event_date", "event_type", "sub_event_type", "actor1", "actor2", "assoc_actors", "mediators",
-                 "location", "fatalities", "notes", "source")
+                 "location", "fatalities", "fatalities_qualifier", "fatalities_source", "fatalities_note", "notes",
+                 "source")
 ACLED_TYPES = {"armed_clash": ("Battles", "Armed clash"), "ceasefire": ("Strategic developments", "Agreement")}
 
 
@@ -37,11 +38,24 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _fatalities_note(basis) -> str:
+    if basis.value is None:
+        return "no killed figure"
+    if basis.vague_only:
+        return "rests only on a vague figure (a conservative floor)"
+    if len(basis.figures) > 1:
+        return "sum of figures for disjoint groups"
+    return ""
+
+
 def acled_rows(record: dict) -> list[dict]:
     """ACLED columns for each event of one extraction record. `fatalities` follows
-    `events.acled_fatalities` (0 where no KILLED figure is given, as ACLED codes it)."""
+    `events.fatalities` (0 where no KILLED figure is given, as ACLED codes it): the lowest of competing
+    tallies of one population, the sum over disjoint groups; its qualifier, its reporters and a note
+    (e.g. that it rests only on a vague figure) stand beside it."""
     rows = []
     for event in record.get("events") or []:
+        basis = fatalities(event)
         event_type, sub_event_type = ACLED_TYPES.get(event.get("event_type"), ("", ""))
         actors = list(event.get("actors") or [])
         evidence = event.get("evidence") or {}
@@ -54,7 +68,10 @@ def acled_rows(record: dict) -> list[dict]:
             "assoc_actors": "; ".join(actors[2:]),
             "mediators": "; ".join(event.get("mediators") or []),
             "location": "; ".join(event.get("locations") or []),
-            "fatalities": acled_fatalities(event) or 0,
+            "fatalities": basis.value or 0,
+            "fatalities_qualifier": basis.qualifier,
+            "fatalities_source": "; ".join(basis.sources),
+            "fatalities_note": _fatalities_note(basis),
             "notes": evidence.get("sentence", "") if isinstance(evidence, dict) else "",
             "source": event.get("doc_id") or record.get("doc_id", ""),
         })
@@ -95,19 +112,26 @@ class JsonArrayWriter:
 
 
 class AcledWriter:
-    def __init__(self, stream: IO[str], *, header: bool = True):
-        self.stream, self.header = stream, header
+    """CSV rows per event; with a `ledger` stream, every finished doc_id (with or without events) is
+    recorded after its rows, so a resume skips the documents that had no event too."""
+
+    def __init__(self, stream: IO[str], *, header: bool = True, ledger: IO[str] | None = None):
+        self.stream, self.header, self.ledger = stream, header, ledger
 
     def write(self, extraction) -> None:
+        record = as_record(extraction)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=ACLED_COLUMNS, lineterminator="\n")
         if self.header:
             writer.writeheader()
             self.header = False
-        writer.writerows(acled_rows(as_record(extraction)))
+        writer.writerows(acled_rows(record))
         if buffer.getvalue():
             self.stream.write(buffer.getvalue())
             self.stream.flush()
+        if self.ledger is not None:
+            self.ledger.write(_one_line(str(record.get("doc_id", ""))) + "\n")
+            self.ledger.flush()
 
     def finish(self) -> None:
         if self.header:  # no record at all: still a valid CSV with its header
@@ -158,7 +182,7 @@ class SummaryWriter:
         pass
 
 
-def make_writer(fmt: str, stream: IO[str], *, header: bool = True):
+def make_writer(fmt: str, stream: IO[str], *, header: bool = True, ledger: IO[str] | None = None):
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
     if fmt == "json":
@@ -167,7 +191,7 @@ def make_writer(fmt: str, stream: IO[str], *, header: bool = True):
         return JsonlWriter(stream)
     if fmt == "summary":
         return SummaryWriter(stream)
-    return AcledWriter(stream, header=header)
+    return AcledWriter(stream, header=header, ledger=ledger)
 
 
 class OutputFile:
@@ -175,7 +199,7 @@ class OutputFile:
     finishes; jsonl and acled append in place (resume keeps what is already there)."""
 
     def __init__(self, fmt: str, path: str | Path | None):
-        self.fmt, self.path, self.tmp = fmt, Path(path) if path else None, None
+        self.fmt, self.path, self.tmp, self.ledger = fmt, Path(path) if path else None, None, None
         if self.path is None:
             self.stream, header = sys.stdout, True
         elif fmt == "json":
@@ -187,7 +211,10 @@ class OutputFile:
             drop_partial_line(self.path)
             header = not self.path.exists() or self.path.stat().st_size == 0
             self.stream = open(self.path, "a", encoding="utf-8", newline="")
-        self.writer = make_writer(fmt, self.stream, header=header)
+            if fmt == "acled":
+                drop_partial_line(ledger_path(self.path))
+                self.ledger = open(ledger_path(self.path), "a", encoding="utf-8")
+        self.writer = make_writer(fmt, self.stream, header=header, ledger=self.ledger)
 
     def write(self, extraction) -> None:
         self.writer.write(extraction)
@@ -197,6 +224,8 @@ class OutputFile:
         complete record, for resume)."""
         if self.fmt != "json" or completed:
             self.writer.finish()
+        if self.ledger is not None:
+            self.ledger.close()
         if self.stream is sys.stdout:
             return
         self.stream.close()
@@ -277,7 +306,17 @@ def completed_doc_ids(path: str | Path, fmt: str) -> set[str]:
                     except (ValueError, KeyError, TypeError):
                         continue  # not a record of ours: leave it, it does not mark a document done
         elif fmt == "acled":
+            # a document without an event writes no row: the ledger beside the CSV lists every finished one
             done = {row["source"] for row in csv.DictReader(f) if row.get("source")}
+            ledger = ledger_path(path)
+            if ledger.exists():
+                done |= {line.strip() for line in ledger.read_text(encoding="utf-8").splitlines() if line.strip()}
         else:
             raise ValueError(f"resume works with jsonl and acled outputs, not {fmt!r}")
     return done
+
+
+def ledger_path(path: str | Path) -> Path:
+    """The list of finished doc_ids beside an ACLED CSV (`events.csv` -> `events.csv.done`)."""
+    path = Path(path)
+    return path.with_name(path.name + ".done")

@@ -46,6 +46,19 @@ def cmd_annotations_lint(args) -> int:
     return 1 if rules and args.strict else 0
 
 
+def cmd_annotations_agree(args) -> int:
+    from ..agreement import agreement, write_agreement
+    from ..corpus import load_export
+
+    result = agreement(load_export(args.first), load_export(args.second))
+    if args.out:
+        write_agreement(args.out, result, args.first, args.second)
+    print(f"{result['documents']} documents: span F1 {result['spans']['f1']:.3f} (exact), "
+          f"{result['spans_overlap']['f1']:.3f} (overlapping, same label); relation F1 {result['relations']['f1']:.3f}"
+          + (f"; disagreements in {args.out}" if args.out else ""))
+    return 0
+
+
 def cmd_annotations_build(args) -> int:
     from ..corpus import corpus_stats, write_export
     from ..standoff import build_from_ann
@@ -103,6 +116,11 @@ def add_parser(verbs) -> None:
     p.add_argument("--reject-overlap-with", metavar="DIR",
                    help="reject articles sharing more than 5%% of their word 8-grams with a .txt of DIR (the seeds)")
     p.set_defaults(func=cmd_annotations_build)
+    p = sub.add_parser("agree", help="inter-annotator agreement of two exports of the same texts")
+    p.add_argument("first")
+    p.add_argument("second")
+    p.add_argument("--out", help="write the agreement and every disagreement (markdown) to this file")
+    p.set_defaults(func=cmd_annotations_agree)
     p = sub.add_parser("lint", help="the guidelines' consistency checks (warnings: unlinked arguments, chains, ...)")
     p.add_argument("files", nargs="+")
     p.add_argument("--strict", action="store_true", help="exit non-zero when there is a warning")

@@ -62,7 +62,9 @@ def _jsonl_documents(lines: Iterable[str], name: str, published: date | None, re
 
 def _text_document(path: Path, doc_id: str, published: date | None, report: Report) -> Iterator[InputDocument]:
     try:
-        yield InputDocument(doc_id, path.read_text(encoding="utf-8"), published)
+        # newline="" keeps CRLF as it is in the file: offsets index the raw text
+        with open(path, encoding="utf-8", newline="") as f:
+            yield InputDocument(doc_id, f.read(), published)
     except UnicodeDecodeError as e:
         report(f"{path}: skipped: not UTF-8 text ({e.reason} at byte {e.start})")
     except OSError as e:
