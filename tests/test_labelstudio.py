@@ -140,29 +140,29 @@ def test_predictions_never_touch_human_annotations(server, client, tmp_path, tin
 
 @pytest.mark.labelstudio
 @pytest.mark.parametrize("breakage, rule", [("label", "label"), ("overlap", "overlap")])
-def test_invalid_export_writes_nothing(server, client, tmp_path, breakage, rule):
-    doc = _gold_docs()[0]
+def test_an_invalid_task_is_reported_and_the_valid_ones_written(server, client, tmp_path, breakage, rule):
+    broken, fine = _gold_docs()[:2]
     title = f"invalid {breakage}"
-    pushed = lsmod.push(client, title, [doc], with_annotations=True)
-    result = result_from_document(doc)
+    pushed = lsmod.push(client, title, [broken, fine], with_annotations=True)
+    result = result_from_document(broken)
     first = next(i for i in result if i["type"] == "labels")
     if breakage == "label":
         first["value"]["labels"] = ["BOGUS"]
     else:
         start, end = first["value"]["start"], first["value"]["end"]
         result.append({"id": "extra", "from_name": FROM_NAME, "to_name": TO_NAME, "type": "labels",
-                       "value": {"start": start, "end": end, "text": doc.text[start:end], "labels": ["ACTOR"]}})
-    task_id = lsmod.project_tasks(client, pushed.project_id)[0]["id"]
+                       "value": {"start": start, "end": end, "text": broken.text[start:end], "labels": ["ACTOR"]}})
+    task_id = next(t["id"] for t in lsmod.project_tasks(client, pushed.project_id) if t["doc_id"] == broken.doc_id)
     client.annotations.create(id=task_id, result=result)  # the latest annotation is the one pulled
 
     out = tmp_path / "gold.json"
-    out.write_text('"previous"', encoding="utf-8")
-    with pytest.raises(AnnotationError) as caught:
-        lsmod.pull(client, title, out)
-    assert (caught.value.task, caught.value.rule) == (doc.doc_id, rule)
-    assert caught.value.item in (first["id"], "extra")
-    assert json.loads(out.read_text(encoding="utf-8")) == "previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["gold.json"]
+    pulled = lsmod.pull(client, title, out)
+    assert [_key(d) for d in pulled.documents] == [_key(fine)]
+    assert [_key(d) for d in load_export(out)] == [_key(fine)]
+    assert {(e.task, e.rule) for e in pulled.invalid} == {(broken.doc_id, rule)}
+    report = pulled.report.read_text(encoding="utf-8")
+    assert broken.doc_id in report and f"[{rule}]" in report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.json", "gold.json.invalid.txt"]
 
 
 @pytest.mark.labelstudio
@@ -193,3 +193,36 @@ def test_serve_command_stops_its_server_on_ctrl_c(tmp_path):
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
+
+
+def test_serve_passes_no_secret_on_the_command_line(tmp_path, monkeypatch):
+    """Any local user can read a command line (ps); the password and token go through the environment,
+    and the login file is the owner's alone."""
+    import stat
+
+    seen = {}
+
+    class FakePopen:
+        pid = 4242
+
+        def __init__(self, cmd, env=None, **kwargs):
+            seen.update(cmd=cmd, env=env)
+
+        def poll(self):
+            return None
+
+    ls_bin = tmp_path / "label-studio"
+    ls_bin.write_text("#!/bin/sh\n")
+    ls_bin.chmod(0o755)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "label_studio.sqlite3").write_text("")
+    monkeypatch.setenv("CLASHWATCH_LS_BIN", str(ls_bin))
+    monkeypatch.setattr(lsmod.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(lsmod, "_wait_healthy", lambda server, timeout: None)
+    server = lsmod.serve(data_dir=tmp_path / "data")
+    assert server.password not in " ".join(seen["cmd"]) and server.token not in " ".join(seen["cmd"])
+    assert "--password" not in seen["cmd"] and "--user-token" not in seen["cmd"]
+    assert seen["env"]["LABEL_STUDIO_PASSWORD"] == server.password
+    assert seen["env"]["LABEL_STUDIO_USER_TOKEN"] == server.token
+    login = tmp_path / "data" / "clashwatch-login.json"
+    assert stat.S_IMODE(login.stat().st_mode) == 0o600

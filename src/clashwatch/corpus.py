@@ -165,6 +165,18 @@ def load_export(path: str | Path) -> list[Document]:
     return load_export_json(read_json(path), str(path))
 
 
+def task_errors(task, position: int = 0, source: str = "export") -> list[AnnotationError]:
+    """Every error of one task: its first shape error, or every spec rule its annotation breaks."""
+    try:
+        load_export_json([task], source)
+    except AnnotationError as e:
+        if e.rule in ("shape", "empty_text", "no_annotation", "offsets", "label"):
+            return [e]
+        name = _task_name(task, position)
+        return check_document(document_from_result(task, pick_annotation(task, name)["result"], name), name)
+    return []
+
+
 def validate_export(path: str | Path) -> list[AnnotationError]:
     """All errors of an export file (the CLI prints every one, not just the first)."""
     try:
@@ -175,15 +187,7 @@ def validate_export(path: str | Path) -> list[AnnotationError]:
         return [_fail("a Label Studio JSON export is a list of tasks", str(path), None, "shape")]
     errors: list[AnnotationError] = []
     for position, task in enumerate(obj):
-        try:
-            load_export_json([task], str(path))
-        except AnnotationError as e:
-            name = _task_name(task, position)
-            if e.rule in ("shape", "empty_text", "no_annotation", "offsets", "label"):
-                errors.append(e)
-                continue
-            doc = document_from_result(task, pick_annotation(task, name)["result"], name)
-            errors.extend(check_document(doc, name))
+        errors += task_errors(task, position, str(path))
     names = Counter(_task_name(t, i) for i, t in enumerate(obj))
     errors += [_fail(f"doc_id appears in {c} tasks", n, None, "duplicate_doc") for n, c in names.items() if c > 1]
     return errors

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import document_from_result, load_export_json, pick_annotation, result_from_document
-from .corpus import task_from_document, write_json_atomic
+from .corpus import task_errors, task_from_document, write_json_atomic, write_text_atomic
 from .validate import check_document
 from .schema import AnnotationError, ClashwatchError, Document
 
@@ -62,7 +62,8 @@ def _port_busy(port: int) -> bool:
 
 
 def server_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _UNPREFIXED}
+    env = {k: v for k, v in os.environ.items()
+           if k not in _UNPREFIXED and k.removeprefix("LABEL_STUDIO_").removeprefix("HEARTEX_") not in _UNPREFIXED}
     env.update(OFFLINE_ENV, PYTHONUNBUFFERED="1")  # unbuffered: the "Starting development server" line is checked
     return env
 
@@ -105,6 +106,7 @@ def _login(data_dir: Path, username: str, password: str | None, token: str | Non
     user made on its first start and ignores new --password/--user-token values."""
     path = data_dir / _LOGIN_FILE
     if path.exists():
+        path.chmod(0o600)  # a login file copied or made by an older version: owner only
         return json.loads(path.read_text(encoding="utf-8"))
     login = {"username": username, "password": password or secrets.token_urlsafe(12) + "A1!",
              "token": token or secrets.token_hex(20)}
@@ -178,12 +180,14 @@ def serve(port: int | None = None, data_dir: str | Path | None = None, *, userna
     login = _login(data_dir, username, password, token)
     log_path = data_dir / "server.log"
     offset = log_path.stat().st_size if log_path.exists() else 0
+    # the password and the token go through the environment: a command line is readable by every local
+    # user (`ps`), a process's environment only by its owner
     cmd = [str(ls_bin), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-           "--data-dir", str(data_dir), "--username", login["username"], "--password", login["password"],
-           "--user-token", login["token"], "--enable-legacy-api-token"]
+           "--data-dir", str(data_dir), "--username", login["username"], "--enable-legacy-api-token"]
+    env = {**server_env(), "LABEL_STUDIO_PASSWORD": login["password"], "LABEL_STUDIO_USER_TOKEN": login["token"]}
     with open(log_path, "ab") as log:
         # own session: a terminal's Ctrl-C reaches the CLI, which then stops the server itself
-        process = subprocess.Popen(cmd, env=server_env(), stdin=subprocess.DEVNULL, stdout=log,
+        process = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     server = Server(url, login["token"], login["username"], login["password"], process.pid, port, data_dir,
@@ -306,24 +310,47 @@ def push(client, title: str, docs_or_texts: Iterable, label_config: str | None =
 class PullResult:
     documents: list[Document]
     unannotated: list[str]  # doc_ids of tasks nobody has annotated yet (left out of the file)
+    invalid: list[AnnotationError] = field(default_factory=list)  # every error of the tasks left out
+    report: Path | None = None  # where the invalid tasks are listed
+
+
+def invalid_report_path(out_path: str | Path) -> Path:
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".invalid.txt")
 
 
 def pull(client, title: str, out_path: str | Path, *, require_all: bool = False) -> PullResult:
-    """Export the project, validate every annotated task with the spec's rules and write the gold file
-    atomically (one task per document, its latest non-cancelled annotation). An invalid annotation
-    raises AnnotationError naming the task, the item and the rule, and nothing is written."""
+    """Export the project, validate every annotated task with the spec's rules, and write the valid tasks
+    to the gold file atomically (one task per document, its latest non-cancelled annotation). Tasks that
+    break a rule are left out and listed, each error with its task, item and rule, in OUT.invalid.txt
+    (written atomically too): one annotator's mistake never blocks the team's pull."""
     project = _project(client, title)
     export = client.projects.exports.as_json(project.id)
     if not isinstance(export, list):
         raise AnnotationError("the export is not a list of tasks", task=title, rule="shape")
-    annotated = [t for t in export if pick_annotation(t) is not None]
-    unannotated = [str((t.get("data") or {}).get("doc_id") or f"#{t.get('id')}") for t in export
-                   if pick_annotation(t) is None]
+    source = f"project {title!r}"
+    annotated, unannotated, invalid = [], [], []
+    for position, task in enumerate(export):
+        errors = task_errors(task, position, source)
+        if errors and errors[0].rule == "no_annotation":
+            unannotated.append(str(((task.get("data") if isinstance(task, dict) else None) or {}).get("doc_id")
+                                   or f"#{position}"))
+        elif errors:
+            invalid += errors
+        else:
+            annotated.append(task)
     if require_all and unannotated:
         raise AnnotationError("task has no annotation", task=unannotated[0], rule="no_annotation")
-    docs = load_export_json(annotated, f"project {title!r}")
+    docs = load_export_json(annotated, source)
     write_json_atomic(out_path, [task_from_document(d) for d in docs])
-    return PullResult(docs, unannotated)
+    report = invalid_report_path(out_path)
+    if invalid:
+        lines = [f"{len({e.task for e in invalid})} task(s) of {source} left out of {out_path}; fix them in Label "
+                 "Studio and pull again:"] + [str(e) for e in invalid]
+        write_text_atomic(report, "\n".join(lines) + "\n")
+    else:
+        report.unlink(missing_ok=True)
+    return PullResult(docs, unannotated, invalid, report if invalid else None)
 
 
 @dataclass

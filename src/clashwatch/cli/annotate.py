@@ -86,6 +86,12 @@ def cmd_pull(args) -> int:
     if result.unannotated:
         print(f"{len(result.unannotated)} task(s) not annotated yet, left out: {', '.join(result.unannotated[:10])}",
               file=sys.stderr)
+    if result.invalid:
+        for e in result.invalid[:10]:
+            print(f"clashwatch: invalid: {e}", file=sys.stderr)
+        print(f"{len({e.task for e in result.invalid})} task(s) break a rule and were left out: every error is in "
+              f"{result.report}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -134,7 +140,7 @@ def add_parser(verbs) -> None:
     p.add_argument("--with-annotations", action="store_true", help="also import an export's gold as annotations")
     p.add_argument("--label-config", help="default: annotations/labeling_config.xml")
     p.set_defaults(func=cmd_push)
-    p = sub.add_parser("pull", help="export, validate and write the gold file (nothing written on errors)")
+    p = sub.add_parser("pull", help="export, validate and write the valid tasks to the gold file (invalid ones listed beside it)")
     connection(p)
     p.add_argument("--out", required=True, help="e.g. annotations/gold.json")
     p.add_argument("--require-all", action="store_true", help="fail when a task has no annotation yet")
