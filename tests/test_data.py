@@ -103,3 +103,19 @@ def test_sentence_window_shifts_ignore_ranges():
         if w is not None:
             assert all(w.text[s.start : s.end] == s.text for s in w.spans)
             assert all(w.text[a:b] == "Third" for a, b in w.meta.get("ignore", []))
+
+
+def test_the_gazetteer_of_a_fold_holds_no_name_of_its_held_out_article():
+    """Cross-validation builds the gazetteer from the fold's training documents only."""
+    from pathlib import Path
+
+    from clashwatch.augment import load_gazetteer
+    from clashwatch.corpus import load_export
+
+    gold = load_export(Path(__file__).resolve().parents[1] / "annotations" / "gold.json")
+    for i, held in enumerate(gold):
+        training = [d for j, d in enumerate(gold) if j != i]
+        gazetteer = load_gazetteer(None, training)
+        seen = {s.text for d in training for s in d.spans}
+        own = {s.text for s in held.spans if s.label in gazetteer} - seen
+        assert own and not own & {e for entries in gazetteer.values() for e in entries}

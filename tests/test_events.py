@@ -31,6 +31,12 @@ from clashwatch.schema import Document, Relation, Span
         ("hundreds of families", 200, "vague", None),
         ("thousands of villagers", 2000, "vague", None),
         ("a soldier", 1, "exact", None),
+        ("several dozen soldiers", 36, "vague", None),  # vague, not "several" or "a dozen"
+        ("a few soldiers", 2, "vague", None),
+        ("a number of civilians", 2, "vague", None),
+        ("100-150 people", 100, "at_least", (100, 150)),
+        ("one hundred and five people", 105, "exact", None),
+        ("two dozen", 24, "exact", None),
     ],
 )
 def test_normalize_figure(text, value, qualifier, value_range):
@@ -53,12 +59,13 @@ SATURDAY = date(2021, 5, 1)
         ("January 27", "2021-01-27"),
         ("27 January", "2021-01-27"),
         ("May 1, 2021", "2021-05-01"),
-        ("9:00 a.m. Moscow time on September 13", "2021-09-13"),
+        ("9:00 a.m. Moscow time on September 13", "2020-09-13"),  # never after publication: last year's
         ("today", "2021-05-01"),
         ("yesterday", "2021-04-30"),
         ("April 2021", "2021-04"),
         ("2022", "2022"),
-        ("the night of 12 September", "2021-09-12"),
+        ("the night of 12 September", "2020-09-12"),
+        ("three days ago", "2021-04-28"),
         ("dawn", None),
         ("the evening", None),
         ("overnight", None),
@@ -66,6 +73,12 @@ SATURDAY = date(2021, 5, 1)
 )
 def test_normalize_time(text, expected):
     assert normalize_time(text, SATURDAY) == expected
+
+
+def test_a_yearless_date_is_never_after_publication():
+    assert normalize_time("December 30", date(2027, 1, 3)) == "2026-12-30"
+    assert normalize_time("January 2", date(2027, 1, 3)) == "2027-01-02"
+    assert normalize_time("30 December 2027", date(2027, 1, 3)) == "2027-12-30"  # a written year is kept
 
 
 def test_normalize_time_without_publication_date():

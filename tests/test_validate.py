@@ -51,3 +51,11 @@ def test_a_clean_document_has_no_warnings():
                [Relation("T2", "T1", "participant"), Relation("T2", "T3", "place"), Relation("T5", "T2", "same_event"),
                 Relation("T5", "T4", "toll")])
     assert lint_document(doc) == []
+
+
+def test_lint_finds_an_argument_linked_twice_to_one_event():
+    text = "Troops clashed in Osh. The fighting went on."
+    doc = _doc(text, [("Troops", "ACTOR"), ("clashed", "CLASH"), ("Osh", "LOCATION"), ("fighting", "CLASH")],
+               [Relation("T2", "T1", "participant"), Relation("T2", "T3", "place"), Relation("T4", "T2", "same_event"),
+                Relation("T4", "T1", "participant")])
+    assert ("T1", "duplicate_role") in {(w.item, w.rule) for w in lint_document(doc)}

@@ -1,8 +1,9 @@
 """Augmentation for a scarce gold corpus: gazetteer substitution of actors, places, figures and dates
 (offsets of every span, relation and ignore range kept right), and sentence-window sampling.
 
-The gazetteers grow with the corpus: every span text of the training documents joins the built-in
-lists, and a YAML file {LABEL: [entries]} can add more."""
+The gazetteer is the training documents' own span texts (no built-in list: one made from the seed
+articles would leak a held-out article's names into its fold), and a YAML file {LABEL: [entries]} can
+add more."""
 
 from __future__ import annotations
 
@@ -13,39 +14,21 @@ from pathlib import Path
 
 import yaml
 
-from .validate import sentence_bounds
+from .normalize import MONTHS, WEEKDAYS
 from .schema import ConfigError, Document, Span
+from .validate import sentence_bounds
 
-GAZETTEER: dict[str, list[str]] = {
-    "ACTOR": [
-        "Kyrgyz border guards", "Tajik troops", "Armenian forces", "Azerbaijani army", "Indian Army",
-        "Chinese troops", "Pakistani soldiers", "Afghan border forces", "Thai troops", "Cambodian soldiers",
-        "Ethiopian forces", "Sudanese army", "Eritrean troops", "Uzbek border guards", "Russia", "China",
-        "Kazakhstan", "the United Nations", "the OSCE", "Turkmenistan", "Iranian border guards",
-        "Collective Security Treaty Organization (CSTO)", "Taliban fighters", "Kyrgyz President Sadyr Japarov",
-        "Tajik President Emomali Rahmon", "the Kyrgyz health ministry", "the Tajik foreign ministry",
-    ],
-    "LOCATION": [
-        "Batken province", "Leilik district", "Vorukh", "Isfara", "Sughd region", "Kok-Tash", "Ferghana Valley",
-        "Nagorno-Karabakh", "Ladakh", "Galwan Valley", "Kashmir", "Chaman", "Torkham", "Preah Vihear",
-        "al-Fashaga", "Badakhshan", "Osh", "Khujand", "Dushanbe", "Bishkek", "Tavush", "Jermuk",
-    ],
-    "WEAPON": [
-        "mortars", "grenade launchers", "drones", "artillery", "machine guns", "tanks", "rocket launchers",
-        "helicopters", "sniper rifles", "armoured vehicles", "automatic weapons",
-    ],
-}
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
-NUMBER_WORDS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+GAZETTEER_LABELS = ("ACTOR", "LOCATION", "WEAPON")  # substituted from the gazetteer; figures and dates are rewritten
+# the number words a substituted figure may take (plural counts: "one" would break the noun's agreement)
+FIGURE_WORDS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                 "fifteen", "twenty", "thirty", "forty", "fifty"]
 SUBSTITUTED = ("ACTOR", "LOCATION", "WEAPON", "TIME", "KILLED", "INJURED", "DISPLACED")
 
 
 def load_gazetteer(path: str | Path | None, docs: list[Document] = ()) -> dict[str, list[str]]:
-    """Built-in lists + span texts of `docs` + an optional YAML file."""
-    gaz = {label: list(items) for label, items in GAZETTEER.items()}
+    """The span texts of `docs` (the training documents only: in cross-validation a held-out article's
+    names never enter its own training data) + an optional YAML file."""
+    gaz: dict[str, list[str]] = {label: [] for label in GAZETTEER_LABELS}
     for doc in docs:
         for s in doc.spans:
             if s.label in gaz and s.text not in gaz[s.label]:
@@ -74,8 +57,8 @@ def _substitute_figure(text: str, rng: random.Random) -> str:
     out, n = re.subn(r"\d[\d,]*", number, text, count=1)
     if n:
         return out
-    words = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-    return re.sub(rf"\b({words})\b", lambda m: _word_case(rng.choice(NUMBER_WORDS), m.group(0)), text, count=1,
+    words = "|".join(sorted(FIGURE_WORDS, key=len, reverse=True))
+    return re.sub(rf"\b({words})\b", lambda m: _word_case(rng.choice(FIGURE_WORDS), m.group(0)), text, count=1,
                   flags=re.IGNORECASE)
 
 

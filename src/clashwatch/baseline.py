@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .validate import sentence_bounds
+from .normalize import MONTHS, WEEKDAYS
 from .schema import Document, Relation, Span, allowed_relations
+from .validate import sentence_bounds
 
 _CAP = r"[A-Z][\w-]*"
 _NUM_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
@@ -43,8 +44,8 @@ WEAPON_WORDS = [
     "helicopters", "drones", "drone", "tanks", "armoured vehicles", "armored vehicles", "missiles", "missile",
     "rockets", "sniper rifles", "firearms", "grenades",
 ]
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
+_MONTH = "(?:" + "|".join(MONTHS) + ")"
 TIME_RE = re.compile(
     rf"\b(?:(?:early|late|earlier|this|last|next)\s+)?(?:\d{{1,2}}:?\d{{2}}\s*(?:[ap]\.?m\.?|GMT|local time)?\s+)?"
     rf"(?:{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?|{_MONTH}\s+\d{{1,2}}(?:,\s+\d{{4}})?"

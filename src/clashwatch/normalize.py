@@ -24,17 +24,24 @@ _QUALIFIERS = [
     ("at_most", ("nearly", "almost", "up to", "as many as", "fewer than", "less than")),
     ("approx", ("about", "around", "some", "approximately", "roughly", "an estimated", "estimated")),
 ]
-# vague quantities -> the spec's conservative lower bounds
+# vague quantities -> the spec's conservative lower bounds, first match wins (longest phrases first); a
+# phrase marked True wins even beside a number word ("a few", "several dozen"), the others only alone
 _VAGUE = [
-    (re.compile(r"\btens of thousands\b"), 20_000),
-    (re.compile(r"\bhundreds of thousands\b"), 200_000),
-    (re.compile(r"\bseveral\b"), 3),
-    (re.compile(r"\bdozens\b"), 24),
-    (re.compile(r"\bhundreds\b"), 200),
-    (re.compile(r"\bthousands\b"), 2_000),
+    (re.compile(r"\btens of thousands\b"), 20_000, False),
+    (re.compile(r"\bhundreds of thousands\b"), 200_000, False),
+    (re.compile(r"\bseveral dozen\b"), 36, True),
+    (re.compile(r"\bseveral hundred\b"), 300, True),
+    (re.compile(r"\bseveral thousand\b"), 3_000, True),
+    (re.compile(r"\b(?:a few|a handful of|a number of)\b"), 2, True),
+    (re.compile(r"\bseveral\b"), 3, False),
+    (re.compile(r"\bdozens\b"), 24, False),
+    (re.compile(r"\bscores\b"), 40, False),
+    (re.compile(r"\bhundreds\b"), 200, False),
+    (re.compile(r"\bthousands\b"), 2_000, False),
 ]
 _TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+")
 _BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)$")
+_SPAN_RANGE = re.compile(r"(\d[\d,]*)\s*(?:-|–|to)\s*(\d[\d,]*)")  # "100-150", "100 to 150"
 
 
 @dataclass
@@ -61,25 +68,24 @@ def _number_at(tokens: list[str], i: int) -> tuple[int | None, int]:
             value, used = _number_at(tokens, i + 1)
             return value, used + 1
         return 1, 1
-    total, current, used = 0, 0, 0
-    for tok in tokens[i:]:
-        if tok in _UNITS and tok not in ("a", "an"):
-            current += _UNITS[tok]
-        elif tok in _TENS:
-            current += _TENS[tok]
-        elif tok == "dozen":
-            current = (current or 1) * 12
-        elif tok == "hundred":
-            current = (current or 1) * 100
-        elif tok in ("thousand", "million"):
-            total += (current or 1) * _SCALES[tok]
-            current = 0
-        elif tok == "and" and used and i + used + 1 < len(tokens) and tokens[i + used + 1] in NUMBER_WORDS:
-            pass  # "one hundred and five"
-        else:
-            break
+    used = 0  # the run of number words ("one hundred and five"; "and" only between number words)
+    while i + used < len(tokens) and (tokens[i + used] in NUMBER_WORDS and tokens[i + used] not in ("a", "an")
+                                      or tokens[i + used] == "and" and used and i + used + 1 < len(tokens)
+                                      and tokens[i + used + 1] in NUMBER_WORDS):
         used += 1
-    return total + current, used
+    words = tokens[i : i + used]
+    dozens = words.count("dozen")
+    words = [w for w in words if w != "dozen"]
+    value = _words_value(words) if words else 1
+    return (value * 12 ** dozens if value is not None else None), used
+
+
+def _words_value(words: list[str]) -> int | None:
+    """A run of number words as an integer, by number-parser ("thirty five" -> 35)."""
+    from number_parser import parse_number
+
+    value = parse_number(" ".join(words))
+    return int(value) if isinstance(value, (int, float)) else None
 
 
 def _first_number(text: str) -> tuple[int | None, int]:
@@ -105,7 +111,8 @@ def _qualifier(prefix: str) -> str:
 
 
 def normalize_figure(text: str) -> Figure:
-    """Spec "Normalised figures": a casualty phrase -> value, qualifier and (for "between") range."""
+    """Spec "Normalised figures": a casualty phrase -> value, qualifier and (for "between 15 and 20",
+    "100-150") range; vague quantities ("dozens", "several dozen", "a few") -> their conservative floor."""
     lowered = " ".join(text.lower().replace("-", " ").split())
     between = _BETWEEN.search(lowered)
     if between:
@@ -113,8 +120,12 @@ def normalize_figure(text: str) -> Figure:
         high, _ = _first_number(between.group(2))
         if low is not None and high is not None:
             return Figure(low, "at_least", (low, high))
-    for pattern, value in _VAGUE:
-        if pattern.search(lowered) and _first_number(lowered)[0] is None:
+    if (span := _SPAN_RANGE.search(text.lower())) and int(span.group(2).replace(",", "")) > int(
+            span.group(1).replace(",", "")):
+        low, high = (int(g.replace(",", "")) for g in span.groups())
+        return Figure(low, "at_least", (low, high))
+    for pattern, value, wins in _VAGUE:
+        if pattern.search(lowered) and (wins or _first_number(lowered)[0] is None):
             return Figure(value, "vague")
     value, start = _first_number(lowered)
     if value is None:
@@ -124,7 +135,10 @@ def normalize_figure(text: str) -> Figure:
 
 # ---------------------------------------------------------------- dates
 
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+_WEEKDAYS = [w.lower() for w in WEEKDAYS]
 _MONTHS = {
     name: n
     for n, names in enumerate(
@@ -158,10 +172,15 @@ def _explicit_date(lowered: str, published: date | None) -> str | None:
         return found.isoformat() if found else None
     for pattern, month_group, day_group in ((_MONTH_DAY, 1, 2), (_DAY_MONTH, 2, 1)):
         if m := pattern.search(lowered):
-            year = int(m.group(3)) if m.group(3) else published.year if published else None
-            if year is None:
+            month, day = _MONTHS[m.group(month_group)], int(m.group(day_group))
+            if m.group(3):
+                found = _safe_date(int(m.group(3)), month, day)
+            elif published is None:
                 return None
-            found = _safe_date(year, _MONTHS[m.group(month_group)], int(m.group(day_group)))
+            else:  # no year: the latest such day on or before publication ("December 30" in January is last year's)
+                found = _safe_date(published.year, month, day)
+                if found is not None and found > published:
+                    found = _safe_date(published.year - 1, month, day)
             return found.isoformat() if found else None
     return None
 
@@ -179,17 +198,27 @@ def _weekday_date(lowered: str, published: date) -> str | None:
     return None
 
 
-def _dateparser_date(text: str) -> str | None:
-    """Other absolute dates with a year ("05/01/2021", "the 1st of May 2021") via dateparser."""
+def _dateparser_date(text: str, published: date | None) -> str | None:
+    """Other dates via dateparser ("05/01/2021", "three days ago"), relative to the publication date and
+    never after it."""
+    from datetime import datetime
+
     import dateparser  # slow import, needed only here
 
-    parsed = dateparser.parse(text, languages=["en"], settings={"REQUIRE_PARTS": ["day", "month", "year"]})
-    return parsed.date().isoformat() if parsed else None
+    settings = {"PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False}
+    if published is not None:
+        settings["RELATIVE_BASE"] = datetime(published.year, published.month, published.day, 12)
+    else:
+        settings["REQUIRE_PARTS"] = ["day", "month", "year"]
+    parsed = dateparser.parse(text, languages=["en"], settings=settings)
+    if parsed is None or published is not None and parsed.date() > published:
+        return None
+    return parsed.date().isoformat()
 
 
 def normalize_time(text: str, published: date | None = None) -> str | None:
     """An ISO date (or "YYYY-MM" for a month, "YYYY" for a year) for a TIME span, or None when it cannot
-    be resolved."""
+    be resolved. Relative and yearless dates resolve against `published` and never after it."""
     lowered = " ".join(text.lower().split())
     if found := _explicit_date(lowered, published):
         return found
@@ -203,8 +232,9 @@ def normalize_time(text: str, published: date | None = None) -> str | None:
                 return (published + timedelta(days=offset)).isoformat()
         if found := _weekday_date(lowered, published):
             return found
-    if re.search(r"\b(19|20)\d\d\b", lowered) and re.search(r"\d{1,2}\D+\d{1,2}|" + _MONTH, lowered):
-        return _dateparser_date(text)
+    if (re.search(r"\b(19|20)\d\d\b", lowered) and re.search(r"\d{1,2}\D+\d{1,2}|" + _MONTH, lowered)
+            or published is not None and re.search(r"\b(?:ago|days? (?:before|earlier))\b", lowered)):
+        return _dateparser_date(text, published)
     return None
 
 

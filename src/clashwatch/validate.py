@@ -174,7 +174,8 @@ def _link_warnings(doc: Document, name: str) -> list[AnnotationError]:
         if closest is not None and closest != r.tail:
             warnings.append(_fail(f"{spans[r.head].text!r} links to {spans[r.tail].text!r}, not to the closest earlier "
                                   f"mention {spans[closest].text!r}", name, r.head, "chain_skip"))
-    roles = Counter((id(chains.get(r.head)), r.tail, r.label) for r in doc.relations
+    # keyed on the event's first mention: every mention of an event shares it
+    roles = Counter((chains[r.head][0], r.tail, r.label) for r in doc.relations
                     if r.label not in ("same_event", "reported_by") and r.head in chains)
     for (_, tail, label), count in roles.items():
         if count > 1 and tail in spans:
