@@ -117,6 +117,18 @@ class TrainConfig(_Strict):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+def installed_file(relative: Path) -> Path:
+    """A file the project ships: in the checkout (an editable install), else where the wheel installed its
+    data files (`<prefix>/share/clashwatch/`, the layout of pyproject.toml's data-files)."""
+    import sys
+
+    checkout = REPO_ROOT / relative
+    if checkout.exists():
+        return checkout
+    shared = Path(sys.prefix) / "share" / "clashwatch"
+    return shared / relative if (shared / relative).exists() else shared / relative.name
+
+
 def resolve_path(path: Path | str) -> Path:
     """Relative config paths are taken from the working directory, else from the repository root."""
     path = Path(path).expanduser()

@@ -24,7 +24,11 @@ from .validate import check_document
 from .schema import AnnotationError, ClashwatchError, Document
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LABEL_CONFIG_PATH = REPO_ROOT / "annotations" / "labeling_config.xml"
+def label_config_path() -> Path:
+    """annotations/labeling_config.xml: in a checkout, or where an installed wheel put it."""
+    from .config import installed_file
+
+    return installed_file(Path("annotations") / "labeling_config.xml")
 DEFAULT_DATA_DIR = Path(".ls-data")
 DEFAULT_USERNAME = "admin@example.com"
 # stops every outbound call of the server (version check, telemetry, error reporting)
@@ -283,7 +287,7 @@ def push(client, title: str, docs_or_texts: Iterable, label_config: str | None =
             raise AnnotationError("empty text", task=doc.doc_id, rule="empty_text")
         if with_annotations and (errors := check_document(doc)):
             raise errors[0]  # nothing is imported when one gold document breaks the spec
-    label_config = label_config or LABEL_CONFIG_PATH.read_text(encoding="utf-8")
+    label_config = label_config or label_config_path().read_text(encoding="utf-8")
     project = find_project(client, title)
     if project is None:
         project = client.projects.create(title=title, label_config=label_config)

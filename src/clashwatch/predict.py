@@ -36,12 +36,13 @@ DECODERS = ("viterbi", "greedy")
 
 
 def default_model_path() -> Path:
-    """`$CLASHWATCH_MODEL`, else `models/default` of the checkout (an editable install), else the
-    working directory's `models/default`."""
+    """`$CLASHWATCH_MODEL`, else the shipped default model: `models/default` of a checkout, or the copy an
+    installed wheel puts under `<prefix>/share/clashwatch/`."""
+    from .config import installed_file
+
     if os.environ.get("CLASHWATCH_MODEL"):
         return Path(os.environ["CLASHWATCH_MODEL"])
-    checkout = Path(__file__).resolve().parents[2] / "models" / DEFAULT_MODEL_NAME
-    return checkout if checkout.is_dir() else Path("models") / DEFAULT_MODEL_NAME
+    return installed_file(Path("models") / DEFAULT_MODEL_NAME)
 
 
 def as_date(value: date | str | None) -> date | None:

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import baseline
-from .config import REPO_ROOT
 from .corpus import load_export, write_json_atomic, write_text_atomic
 from .scoring import HEADLINE, EvaluationError, score
 from .schema import RELATION_LABELS, SPAN_LABELS, SPEC_VERSION, Document, ModelNotFoundError
 
-REPORTS_DIR = REPO_ROOT / "eval" / "reports"
+REPORTS_DIR = Path("eval") / "reports"  # relative to where the command runs (a checkout's root)
 CROSSVAL_METRICS = REPORTS_DIR / "crossval" / "metrics.json"
 MISSED, SPURIOUS = "missed", "spurious"
 ERROR_ROWS = 40  # per error kind in the tables; metrics.json keeps the counts

@@ -6,11 +6,11 @@ from pathlib import Path
 
 
 def cmd_train(args) -> int:
-    from ..config import REPO_ROOT, load_config
+    from ..config import load_config
     from ..train import train
 
     config = load_config(args.config)
-    out = Path(args.out) if args.out else REPO_ROOT / "models" / Path(args.config).stem
+    out = Path(args.out) if args.out else Path("models") / Path(args.config).stem
     path = train(config, out)
     print(f"model saved to {path}")
     return 0
