@@ -118,15 +118,25 @@ class TrainConfig(_Strict):
 
 
 def installed_file(relative: Path) -> Path:
-    """A file the project ships: in the checkout (an editable install), else where the wheel installed its
-    data files (`<prefix>/share/clashwatch/`, the layout of pyproject.toml's data-files)."""
-    import sys
+    """A file or folder the project ships: in the checkout (an editable install), else where the installed
+    wheel put its data files (`<prefix>/share/clashwatch/...`, pyproject.toml's data-files), found through
+    the distribution's own file list, whatever the prefix (venv, --user, --prefix)."""
+    from importlib import metadata
 
     checkout = REPO_ROOT / relative
     if checkout.exists():
         return checkout
-    shared = Path(sys.prefix) / "share" / "clashwatch"
-    return shared / relative if (shared / relative).exists() else shared / relative.name
+    try:
+        files = metadata.distribution("clashwatch").files or []
+    except metadata.PackageNotFoundError:
+        return checkout
+    for name in (relative.as_posix(), relative.name):
+        suffix = f"share/clashwatch/{name}"
+        for f in files:
+            located = str(f.locate_file(f)).replace("\\", "/")
+            if located.endswith(suffix) or f"{suffix}/" in located:
+                return Path(located[: located.index(suffix) + len(suffix)])
+    return checkout
 
 
 def resolve_path(path: Path | str) -> Path:
