@@ -266,6 +266,8 @@ def fit(run: Run, model, loader, steps: int, name: str, relation_weight: float, 
     rel_w = torch.ones(len(REL2ID), device=acc.device)
     rel_w[REL2ID["none"]] = tc.none_weight
     prepared, optimizer, loader, scheduler = acc.prepare(model, optimizer, loader, scheduler)
+    # with N processes each runs its 1/N of the batches: its last one (not `steps`) cues the final check
+    steps = min(steps, len(loader))
     prepared.train()
     bar = tqdm(total=steps, desc=name, disable=not acc.is_local_main_process)
     for n, batch in enumerate(loader, 1):
@@ -411,7 +413,7 @@ def mention_encodings(extractor, doc: Document, mentions) -> list:
 def start_run(config: TrainConfig, out_dir: Path) -> Run:
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
     tc = config.training
     if tc.threads:
@@ -419,7 +421,14 @@ def start_run(config: TrainConfig, out_dir: Path) -> Run:
     mixed = tc.mixed_precision
     if mixed == "auto":
         mixed = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if torch.cuda.is_available() else "no"
-    accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=tc.grad_accum)
+    # under torchrun / `accelerate launch` without CUDA, Accelerator() would make every process its own
+    # rank 0 (N separate trainings racing on one folder): cpu=True joins them in one gloo process group
+    distributed_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    # the event head is trained later, outside DDP, and the relation head sits out batches without
+    # candidate pairs: DDP must not wait for gradients those parameters never get
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
+    accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=tc.grad_accum, cpu=distributed_cpu,
+                              kwargs_handlers=[ddp])
     set_seed(tc.seed)
     if accelerator.is_main_process:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")

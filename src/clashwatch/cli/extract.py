@@ -9,11 +9,12 @@ is 1 when any were."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby, islice
 from pathlib import Path
 
@@ -45,19 +46,28 @@ def parse_date(value: str) -> date:
         raise ValueError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
 
 
+def jsonl_document(line: str, name: str, number: int, published: date | None) -> InputDocument:
+    """One JSONL line as a document (doc_id `STEM:LINE` when it has none); ValueError when it is not
+    an object with a string `text` or its `published` is not an ISO date. Shared with the ray engine."""
+    item = json.loads(line)  # json.JSONDecodeError is a ValueError
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        raise ValueError('expected an object with a string "text" field')
+    own_date = parse_date(item["published"]) if item.get("published") else published
+    return InputDocument(str(item.get("doc_id") or f"{Path(name).stem}:{number}"), item["text"], own_date)
+
+
 def _jsonl_documents(lines: Iterable[str], name: str, published: date | None, report: Report) -> Iterator[InputDocument]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError('expected an object with a string "text" field')
-            own_date = parse_date(item["published"]) if item.get("published") else published
-        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            yield jsonl_document(line, name, number, published)
+        except ValueError as e:
             report(f"{name}:{number}: skipped: {e}")
-            continue
-        yield InputDocument(str(item.get("doc_id") or f"{Path(name).stem}:{number}"), item["text"], own_date)
+
+
+def utf8_problem(e: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text ({e.reason} at byte {e.start})"
 
 
 def _text_document(path: Path, doc_id: str, published: date | None, report: Report) -> Iterator[InputDocument]:
@@ -66,9 +76,59 @@ def _text_document(path: Path, doc_id: str, published: date | None, report: Repo
         with open(path, encoding="utf-8", newline="") as f:
             yield InputDocument(doc_id, f.read(), published)
     except UnicodeDecodeError as e:
-        report(f"{path}: skipped: not UTF-8 text ({e.reason} at byte {e.start})")
+        report(f"{path}: skipped: {utf8_problem(e)}")
     except OSError as e:
         report(f"{path}: skipped: {e.strerror or e}")
+
+
+PARQUET_COLUMNS = ("text", "doc_id", "published")
+
+
+def parquet_document(row: dict, stem: str, published: date | None) -> InputDocument:
+    """One Parquet row (`text`, optional `doc_id` and `published`, a date or an ISO string) as a document.
+    Without a doc_id it is `STEM:` + 16 hex of the text's sha256: a row number does not survive parallel
+    reading, a content hash gives the same id in both engines and on every rerun. ValueError when the
+    text is not a string or the date not ISO. Shared with the ray engine."""
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f"`text` is {type(text).__name__}, not a string")
+    own = row.get("published")
+    if isinstance(own, datetime):
+        own_date = own.date()
+    elif isinstance(own, date):
+        own_date = own
+    else:
+        own_date = parse_date(own) if own else published
+    doc_id = row.get("doc_id")
+    if doc_id is None or doc_id == "":
+        doc_id = f"{stem}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+    return InputDocument(str(doc_id), text, own_date)
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """A .parquet file, or the part files of a Parquet dataset folder named *.parquet."""
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file()) if path.is_dir() else [path]
+
+
+def _parquet_documents(path: Path, published: date | None, report: Report) -> Iterator[InputDocument]:
+    import pyarrow.parquet as pq
+
+    for file in parquet_files(path):
+        try:
+            columns = [c for c in PARQUET_COLUMNS if c in pq.read_schema(file).names]
+            if "text" not in columns:
+                report(f"{file}: skipped: no `text` column")
+                continue
+            number = 0
+            for batch in pq.ParquetFile(file).iter_batches(columns=columns, batch_size=1024):
+                for row in batch.to_pylist():
+                    number += 1
+                    try:
+                        yield parquet_document(row, file.stem, published)
+                    except ValueError as e:
+                        report(f"{file}:row {number}: skipped: {e}")
+        except (OSError, ValueError) as e:  # an unreadable file, or not Parquet (pyarrow's ArrowInvalid)
+            report(f"{file}: skipped: {e}")
 
 
 def iter_documents(paths: Iterable[str], *, published: date | None = None, report: Report,
@@ -84,7 +144,9 @@ def iter_documents(paths: Iterable[str], *, published: date | None = None, repor
                 yield InputDocument("stdin", first + stream.read(), published)
             continue
         path = Path(raw)
-        if path.is_dir():
+        if path.suffix == ".parquet" and path.exists():  # a file, or a dataset folder of part files
+            yield from _parquet_documents(path, published, report)
+        elif path.is_dir():
             for file in sorted(path.rglob("*.txt")):
                 yield from _text_document(file, file.relative_to(path).with_suffix("").as_posix(), published, report)
         elif not path.exists():
@@ -109,6 +171,13 @@ def _batches(documents: Iterable[InputDocument], size: int) -> Iterator[list[Inp
     for _, run in groupby(documents, key=lambda d: d.published):
         while chunk := list(islice(run, size)):
             yield chunk
+
+
+def extract_each(extractor, documents: Iterable[InputDocument], batch_size: int) -> Iterator[tuple[InputDocument, object]]:
+    """(document, Extraction or error) for every document, in batches of one publication date: the
+    local loop's own batching, reused by the ray engine so that both give the same answers."""
+    for batch in _batches(documents, batch_size):
+        yield from _extract_each(extractor, batch, batch_size)
 
 
 def run_extraction(extractor, documents: Iterable[InputDocument], output, *, batch_size: int = 8,
