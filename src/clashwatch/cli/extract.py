@@ -1,10 +1,14 @@
 """`clashwatch extract PATH...`: run a trained model over articles and stream the results.
 
 Inputs: .txt files, folders (every *.txt below them), JSONL files with a `text` field (optional
-`doc_id`, `published`), or `-` for stdin (JSONL when it starts with "{", else one article). Each
-record is written (one write + flush) as soon as its document is done; with --out in jsonl/acled a
-rerun skips the documents already in the output. Bad inputs are reported and skipped; the exit status
-is 1 when any were."""
+`doc_id`, `published`), Parquet files (or dataset folders named *.parquet) with a `text` column
+(optional `doc_id`, `published`), or `-` for stdin (JSONL when it starts with "{", else one article).
+Each record is written (one write + flush) as soon as its document is done; with --out in jsonl/acled
+a rerun skips the documents already in the output. Bad inputs are reported and skipped; the exit status
+is 1 when any were.
+
+--engine ray runs the same extraction on a Ray cluster (`clashwatch.scale`): --out is a folder of
+shards, a failed document is an error row, a rerun resumes."""
 
 from __future__ import annotations
 
@@ -237,12 +241,22 @@ def _extract_each(extractor, batch: list[InputDocument], batch_size: int) -> Ite
                 yield doc, e
 
 
+RAY_ONLY = {"address": "--address", "workers": "--workers", "threads_per_worker": "--threads-per-worker",
+            "gpus_per_worker": "--gpus-per-worker", "output_format": "--output-format", "shard_size": "--shard-size",
+            "acled": "--acled", "overwrite": "--overwrite"}
+
+
 def cmd_extract(args) -> int:
     from tqdm import tqdm
 
     from ..export import OutputFile, completed_doc_ids
     from ..predict import Extractor
 
+    if args.engine == "ray":
+        return cmd_extract_ray(args)
+    given = [flag for name, flag in RAY_ONLY.items() if getattr(args, name, None) not in (None, False)]
+    if given:
+        raise ClashwatchError(f"{', '.join(given)}: only with --engine ray")
     problems: list[str] = []
 
     def report(message: str) -> None:
@@ -266,6 +280,34 @@ def cmd_extract(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_extract_ray(args) -> int:
+    """The ray engine (`scale.py`): a folder of shards at --out, error rows for failed documents."""
+    from tqdm import tqdm
+
+    from ..scale import run
+
+    if not args.out:
+        raise ClashwatchError("--engine ray writes a folder of shards: name it with --out DIR")
+    if args.format != "jsonl":
+        raise ClashwatchError("--engine ray: --output-format jsonl|parquet chooses the shards and --acled adds the "
+                              "ACLED CSV; --format is for the local engine")
+
+    def report(message: str) -> None:
+        tqdm.write(f"clashwatch extract: {message}", file=sys.stderr)
+
+    fast = {"runtime": args.runtime, "quantize": args.quantize} if args.runtime != "torch" or args.quantize else {}
+    with tqdm(desc="extract (ray)", unit="doc", file=sys.stderr, disable=args.quiet) as progress:
+        summary = run(args.paths, args.out, model=args.model, address=args.address, workers=args.workers,
+                      threads=args.threads_per_worker or 1, gpus=args.gpus_per_worker,
+                      shard_format=args.output_format or "jsonl", batch_size=args.batch_size,
+                      shard_size=args.shard_size or 256, published=args.published, acled=args.acled,
+                      overwrite=args.overwrite, load_options=fast, report=report, progress=progress)
+    acled = f"; ACLED CSV {summary.acled}" if summary.acled else ""
+    print(f"clashwatch extract: {summary.written} written, {summary.errors} error row(s), {summary.skipped} already "
+          f"done, {summary.shards} new shard(s) in {args.out} ({summary.workers} workers){acled}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
@@ -282,7 +324,8 @@ def _iso_date(value: str) -> date:
 def add_parser(verbs) -> None:
     p = verbs.add_parser("extract", help="extract clash/ceasefire events from articles with a trained model",
                          description=__doc__)
-    p.add_argument("paths", nargs="+", metavar="PATH", help=".txt file, folder, .jsonl file, or - for stdin")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help=".txt file, folder, .jsonl file, .parquet file or dataset folder, or - for stdin")
     p.add_argument("--model", default=None, help="model folder (default: $CLASHWATCH_MODEL, else models/default)")
     p.add_argument("--published", type=_iso_date, default=None, help="publication date YYYY-MM-DD for relative dates "
                    "(a JSONL `published` field overrides it)")
@@ -294,5 +337,21 @@ def add_parser(verbs) -> None:
     p.add_argument("--runtime", choices=("torch", "onnx"), default="torch",
                    help="onnx: the encoder under ONNX Runtime on CPU, exported into the model folder on first use")
     p.add_argument("--quantize", action="store_true", help="with --runtime onnx: int8 dynamic quantisation")
+    ray = p.add_argument_group("ray engine", "archive scale on Ray Data (pip install 'clashwatch[ray]'): --out names "
+                               "a folder of shards; a rerun skips the documents already in it")
+    ray.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="local: this process (default); ray: an actor pool on a Ray cluster")
+    ray.add_argument("--address", default=None, help="join the Ray cluster at HOST:PORT or ray://HOST:PORT "
+                     "(default: start a local one)")
+    ray.add_argument("--workers", type=_positive, default=None,
+                     help="actors, each with its own model (default: one per GPU, else per free CPU)")
+    ray.add_argument("--threads-per-worker", type=_positive, default=None, help="CPU threads per actor (default 1)")
+    ray.add_argument("--gpus-per-worker", type=float, default=None,
+                     help="GPUs per actor (default: 1 where the cluster has GPUs, else 0)")
+    ray.add_argument("--output-format", choices=("jsonl", "parquet"), default=None, help="shard format (default jsonl)")
+    ray.add_argument("--shard-size", type=_positive, default=None, help="documents per shard (default 256)")
+    ray.add_argument("--acled", action="store_true", help="also write the ACLED CSV, DIR/events.csv")
+    ray.add_argument("--overwrite", action="store_true",
+                     help="replace the results already in --out (needed when another model wrote them)")
     p.set_defaults(func=cmd_extract)
 
