@@ -51,7 +51,7 @@ def test_perfect_prediction():
     g = gold_doc()
     r = score([g], [gold_doc()])
     assert set(r["headline"]) == {"span_f1_strict", "char_span_f1", "relation_f1", "trigger_cls_f1",
-                                  "argument_cls_f1", "event_micro_f1"}
+                                  "argument_cls_f1", "event_micro_f1", "records_f1", "killed_in_record_f1"}
     for name, value in r["headline"].items():
         assert value == 1.0, name
     assert r["events"]["records"]["tp"] == 1
@@ -195,3 +195,49 @@ def test_event_matching_one_to_one_by_shared_arguments():
 
 def test_event_records_different_type_never_match():
     assert match_records([record("armed_clash", actors=["A"])], [record("ceasefire", actors=["A"])]) == []
+
+
+def _record_doc(text, spans, relations):
+    from clashwatch.schema import Document, Relation, Span
+
+    out, cursor = [], {}
+    for sid, label, surface in spans:
+        start = text.index(surface, cursor.get(surface, 0))
+        cursor[surface] = start + 1
+        out.append(Span(sid, start, start + len(surface), label, surface))
+    return Document("d", text, out, [Relation(h, t, lab) for h, t, lab in relations])
+
+
+RECORD_TEXT = "Troops clashed in Osh. Five soldiers died in the fighting. A truce was agreed. The clashes resumed."
+
+
+def test_record_metrics_match_by_overlapping_triggers_and_count_figures_in_the_right_record():
+    from clashwatch.scoring import record_counts
+
+    spans = [("A", "ACTOR", "Troops"), ("C1", "CLASH", "clashed"), ("L", "LOCATION", "Osh"),
+             ("K", "KILLED", "Five soldiers"), ("C2", "CLASH", "fighting"), ("T", "CEASEFIRE", "truce"),
+             ("C3", "CLASH", "clashes")]
+    gold = _record_doc(RECORD_TEXT, spans, [("C1", "A", "participant"), ("C1", "L", "place"), ("C2", "C1", "same_event"),
+                                            ("C2", "K", "toll"), ("C3", "C2", "same_event")])
+    # the prediction splits the flare-up: "clashes resumed" becomes a record of its own, the toll stays right
+    split = _record_doc(RECORD_TEXT, spans, [("C1", "A", "participant"), ("C1", "L", "place"),
+                                             ("C2", "C1", "same_event"), ("C2", "K", "toll")])
+    counts = record_counts(gold, split)
+    assert counts["records"] == [2, 1, 0]  # clash and truce matched, the extra "clashes" record is a false one
+    assert counts["killed_in_record"] == [1, 0, 0] and counts["actors_in_record"] == [1, 0, 0]
+    # the toll in the wrong record: the prediction links it to a separate "clashes" event
+    wrong = _record_doc(RECORD_TEXT, spans, [("C1", "A", "participant"), ("C1", "L", "place"),
+                                             ("C2", "C1", "same_event"), ("C3", "K", "toll")])
+    counts = record_counts(gold, wrong)
+    assert counts["killed_in_record"][0] == 0 and counts["killed_in_record"][1] == 1
+
+
+def test_score_reports_records_per_article_and_pooled():
+    from clashwatch.scoring import score
+
+    spans = [("C1", "CLASH", "clashed"), ("K", "KILLED", "Five soldiers"), ("C2", "CLASH", "fighting")]
+    gold = _record_doc(RECORD_TEXT, spans, [("C2", "C1", "same_event"), ("C2", "K", "toll")])
+    result = score([gold], [gold])
+    assert result["records"]["pooled"]["records"]["f1"] == 1.0
+    assert result["records"]["per_article"]["d"]["killed_in_record"]["f1"] == 1.0
+    assert result["headline"]["records_f1"] == 1.0 and result["headline"]["killed_in_record_f1"] == 1.0

@@ -313,10 +313,17 @@ def write_acled(out_dir: Path) -> Path:
                 if not is_error(record):
                     writer.write(record)
             writer.finish()
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the shards beside it are not
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # ------------------------------------------------------------------ the output folder
@@ -405,8 +412,8 @@ def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 def connect(ray, address: str | None, cpus: int) -> bool:
     """Join the cluster at `address`, or start a local one with `cpus` CPUs; True when this call did
     (the caller shuts it down). A session already up (a test's, a benchmark's) is used as it is."""
-    for name in ("ray", "ray.data"):  # Ray Data's per-operator progress lines; the verb shows its own bar
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # Ray Data's per-operator progress lines and notices; the verb shows its own bar and problems
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
     if ray.is_initialized():
         return False
     if address:
@@ -544,8 +551,8 @@ def _execute(ray, plan: InputPlan, summary: ScaleSummary, *, model, out_dir, wor
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     summary.workers = workers or default_workers(ray, threads, gpus)
     results = read_documents(plan, published).map_batches(
-        ShardExtractor, batch_size=shard_size, batch_format="pyarrow", concurrency=summary.workers,
-        num_cpus=threads, num_gpus=gpus,
+        ShardExtractor, batch_size=shard_size, batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=summary.workers), num_cpus=threads, num_gpus=gpus,
         fn_constructor_kwargs={"model": model, "out_dir": str(out_dir.resolve()), "shard_format": shard_format,
                                "batch_size": batch_size, "threads": threads, "device": "cuda" if gpus else "cpu",
                                "load_options": load_options, "done": done})

@@ -1,0 +1,91 @@
+"""Document-level event structure: clusters are transitive by construction, the prior keeps episodes with
+conflicting dates apart, the learned scorer follows its probabilities, and each argument ends in one event."""
+
+from __future__ import annotations
+
+from clashwatch.events import assemble_events
+from clashwatch.grouping import apply_clusters, candidate_pairs, cluster_learned, cluster_prior, mention_contexts
+from clashwatch.grouping import pair_features, triggers_of, FEATURES
+from clashwatch.schema import Document, Relation, Span
+
+TEXT = ("Troops clashed in Osh on 3 May 2024. Two soldiers died in the fighting. "
+        "In 2021, clashes in Batken on 1 April 2021 killed 40 people. "
+        "The fighting in Osh went on.")
+
+
+def _doc(relations=()):
+    spans, cursor = [], {}
+    for sid, label, surface in [("T1", "ACTOR", "Troops"), ("T2", "CLASH", "clashed"), ("T3", "LOCATION", "Osh"),
+                                ("T4", "TIME", "3 May 2024"), ("T5", "KILLED", "Two soldiers"),
+                                ("T6", "CLASH", "fighting"), ("T7", "TIME", "2021"), ("T8", "CLASH", "clashes"),
+                                ("T9", "LOCATION", "Batken"), ("T10", "TIME", "1 April 2021"),
+                                ("T11", "KILLED", "40 people"), ("T12", "CLASH", "fighting"),
+                                ("T13", "LOCATION", "Osh")]:
+        start = TEXT.index(surface, cursor.get(surface, 0))
+        cursor[surface] = start + 1
+        spans.append(Span(sid, start, start + len(surface), label, surface, 0.9))
+    return Document("d", TEXT, spans, list(relations))
+
+
+ROLES = [Relation("T2", "T1", "participant", 0.9), Relation("T2", "T3", "place", 0.9),
+         Relation("T2", "T4", "time", 0.9), Relation("T6", "T5", "toll", 0.9), Relation("T8", "T7", "time", 0.8),
+         Relation("T8", "T9", "place", 0.9), Relation("T8", "T10", "time", 0.9), Relation("T8", "T11", "toll", 0.9),
+         Relation("T12", "T13", "place", 0.9)]
+
+
+def test_the_prior_keeps_an_earlier_years_episode_apart():
+    doc = _doc(ROLES)
+    contexts = mention_contexts(doc, triggers_of(doc))
+    clusters = cluster_prior(contexts)
+    ids = [[contexts[i].span.id for i in c] for c in clusters]
+    assert ["T8"] in ids and any({"T2", "T6"} <= set(c) for c in ids)
+
+
+def test_learned_clusters_follow_the_scores_and_are_transitive():
+    doc = _doc(ROLES)
+    contexts = mention_contexts(doc, triggers_of(doc))
+    pairs = candidate_pairs(contexts)
+    index = {c.span.id: i for i, c in enumerate(contexts)}
+    same = {frozenset({"T2", "T6"}), frozenset({"T2", "T12"}), frozenset({"T6", "T12"})}
+    prob = {(i, j): 0.9 if frozenset({contexts[i].span.id, contexts[j].span.id}) in same else 0.1 for i, j in pairs}
+    clusters = cluster_learned(contexts, prob)
+    as_ids = sorted(sorted(contexts[i].span.id for i in c) for c in clusters)
+    assert as_ids == [["T12", "T2", "T6"], ["T8"]]
+    assert len(pair_features(contexts[index["T8"]], contexts[index["T2"]])) == len(FEATURES)
+
+
+def test_apply_clusters_gives_one_chain_per_event_and_one_event_per_argument():
+    # T13 "Osh" is linked as place to both the 2024 fighting and (wrongly, weaker) the 2021 clashes
+    doc = _doc(ROLES + [Relation("T8", "T13", "place", 0.4)])
+    contexts = mention_contexts(doc, triggers_of(doc))
+    index = {c.span.id: i for i, c in enumerate(contexts)}
+    grouped = apply_clusters(doc, contexts, [[index["T2"], index["T6"], index["T12"]], [index["T8"]]])
+    chains = {(r.head, r.tail) for r in grouped.relations if r.label == "same_event"}
+    assert chains == {("T6", "T2"), ("T12", "T6")}
+    assert [r.head for r in grouped.relations if r.tail == "T13"] == ["T12"]
+    records = assemble_events(grouped)
+    assert [len(r.killed) for r in records] == [1, 1]
+    assert [r.locations for r in records] == [["Osh"], ["Batken"]]
+
+
+def test_two_figures_with_the_same_words_are_two_figures():
+    text = "Both sides clashed. The army said two soldiers died; the rebels said two soldiers died."
+    first = text.index("two soldiers")
+    second = text.index("two soldiers", first + 1)
+    doc = Document("d", text, [Span("C", text.index("clashed"), text.index("clashed") + 7, "CLASH", "clashed"),
+                               Span("K1", first, first + 12, "KILLED", "two soldiers"),
+                               Span("K2", second, second + 12, "KILLED", "two soldiers")],
+                   [Relation("C", "K1", "toll"), Relation("C", "K2", "toll")])
+    [record] = assemble_events(doc)
+    assert [(f.start, f.end) for f in record.killed] == [(first, first + 12), (second, second + 12)]
+
+
+def test_an_unattached_figure_is_kept_and_flagged():
+    from clashwatch.predict import Extraction
+
+    text = "Clashes broke out. Officials counted 12 dead."
+    spans = [Span("T1", 0, 7, "CLASH", "Clashes", 0.9), Span("T2", text.index("12 dead"), len(text) - 1, "KILLED",
+                                                              "12 dead", 0.8)]
+    ex = Extraction("d", text, spans, [])
+    assert [s.id for s in ex.unattached_figures] == ["T2"]
+    assert ex.to_dict()["unattached_figures"][0]["flag"] == "unattached"
