@@ -53,7 +53,9 @@ def test_perfect_prediction():
     assert set(r["headline"]) == {"span_f1_strict", "char_span_f1", "relation_f1", "trigger_cls_f1",
                                   "argument_cls_f1", "event_micro_f1", "records_f1", "killed_in_record_f1"}
     for name, value in r["headline"].items():
-        assert value == 1.0, name
+        if name != "killed_in_record_f1":  # no killed figure in this gold: 0/0/0 reads 0.0 (see the docstring)
+            assert value == 1.0, name
+    assert r["records"]["pooled"]["killed_in_record"]["support"] == 0
     assert r["events"]["records"]["tp"] == 1
     assert r["events"]["fields"]["times"]["tp"] == 1
 
