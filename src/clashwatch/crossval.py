@@ -185,8 +185,11 @@ def _update(state: dict) -> None:
             state["summary"][f"{v} / {readout}"] = summarise(folds, readout, baseline)
     held = sorted({f["held_out"] for f in state["folds"]})
     state["summary"]["lexicon baseline"] = baseline_summary(baseline, held)
-    sizes = sorted({f["synthetic"] for f in state["curve"]})
-    state["curve_summary"] = {str(n): summarise([f for f in state["curve"] if f["synthetic"] == n], "learned", baseline)
+    # the +synthetic variant is the curve's last point: every synthetic article, same steps
+    points = state["curve"] + [{**f, "synthetic": state.get("synthetic_total")} for f in state["folds"]
+                               if f["variant"] == "+synthetic" and state.get("synthetic_total") and state["curve"]]
+    sizes = sorted({f["synthetic"] for f in points})
+    state["curve_summary"] = {str(n): summarise([f for f in points if f["synthetic"] == n], "learned", baseline)
                               for n in sizes}
 
 
@@ -216,7 +219,9 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
     held_out = sorted(set(held_out)) if held_out is not None else list(range(len(docs)))
     work = Path(tempfile.mkdtemp(prefix="clashwatch-cv-data-"))
     curve_configs = {n: synthetic_subset(variant_config(base, "+synthetic"), n, work) for n in curve_sizes or []}
+    synthetic_total = sum(len(load_export(resolve_path(src.path))) for src in base.data.sources if not src.gold)
     state = {"config": str(config_path), "documents": [d.doc_id for d in docs], "variants": variants,
+             "synthetic_total": synthetic_total,
              "readouts": list(READOUTS), "max_steps": base.training.max_steps, "folds": [], "curve": [],
              "baseline": baseline_scores([docs[i] for i in held_out]), "summary": {}, "curve_summary": {}, "plots": {}}
     bar = tqdm(_plan(docs, variants, held_out, curve_sizes or []), desc="crossval", unit="fold", disable=not progress)

@@ -170,11 +170,15 @@ def jsonl_rows(row: dict, published: date | None) -> list[dict]:
     from .cli.extract import jsonl_document, utf8_problem
 
     name, out = row["path"], []
-    for number, raw in enumerate(row["bytes"].split(b"\n"), start=1):
+    raws = row["bytes"].split(b"\n")
+    for number, raw in enumerate(raws, start=1):
         if not raw.strip():
             continue
         try:
-            doc = jsonl_document(raw.decode("utf-8"), name, number, published)
+            # each line as the local engine's text-mode reading gives it (newline kept, CRLF as LF), so
+            # that even a broken line's message is the same
+            line = raw.decode("utf-8").removesuffix("\r") + ("\n" if number < len(raws) else "")
+            doc = jsonl_document(line, name, number, published)
             out.append(_row(doc.doc_id, doc.text, doc.published))
         except UnicodeDecodeError as e:  # before ValueError: it is one
             out.append(_row(f"{Path(name).stem}:{number}", error=utf8_problem(e)))
@@ -205,7 +209,7 @@ def read_documents(plan: InputPlan, published: date | None):
     for path in plan.jsonl:
         parts.append(ray.data.read_binary_files(path, include_paths=True).flat_map(partial(jsonl_rows, published=published)))
     for path, columns in plan.parquet:
-        data = ray.data.read_parquet(path, columns=columns, include_paths=True)
+        data = ray.data.read_parquet(path, include_paths=True).select_columns([*columns, "path"])
         parts.append(data.flat_map(partial(parquet_rows, published=published)))
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
