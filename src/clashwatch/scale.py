@@ -214,6 +214,16 @@ def read_documents(plan: InputPlan, published: date | None):
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
+def in_blocks_of(data, rows: int):
+    """Blocks of at most `rows` documents. A reader makes one block per file, and an actor takes a block
+    whole: a single large JSONL or Parquet file would go to one actor. Streaming (no barrier) where Ray
+    has it; an older Ray keeps one block per file (parallel across files only)."""
+    try:
+        return data.repartition(target_num_rows_per_block=rows)
+    except TypeError:
+        return data
+
+
 # ------------------------------------------------------------------ shards
 
 
@@ -397,20 +407,33 @@ def prepare_output(out_dir: Path, fingerprint: dict, shard_format: str, overwrit
 # ------------------------------------------------------------------ the cluster
 
 
+# an HTTP/2 client preface and an empty SETTINGS frame: any gRPC server (Ray's GCS, the Ray Client
+# server) answers with a SETTINGS frame (byte 3 of the frame header is its type, 4)
+HTTP2_HELLO = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
 def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """A TCP connection to HOST:PORT (or ray://HOST:PORT) within `timeout`, else ClusterUnreachableError:
-    ray.init would otherwise wait a minute or more on an address that does not answer."""
+    """Something at HOST:PORT (or ray://HOST:PORT) that speaks gRPC within `timeout` seconds, else
+    ClusterUnreachableError. ray.init would otherwise retry for 20 s to minutes on an address that drops
+    packets, accepts and stays silent, or is another kind of server (the dashboard's HTTP port, say)."""
     if address == "auto":  # Ray finds the cluster of this node itself, and says so quickly when there is none
         return
     host, _, port = address.split("://", 1)[-1].rpartition(":")
     if not host or not port.isdigit():
         raise ClusterUnreachableError(f"--address {address!r}: expected HOST:PORT or ray://HOST:PORT")
+    hint = "start one with `ray start --head`, or leave out --address for a local one"
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as e:
-        raise ClusterUnreachableError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
-                                      "`ray start --head`, or leave out --address for a local one") from None
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):  # TLS first: no plain-text probe
+                return
+            conn.settimeout(timeout)
+            conn.sendall(HTTP2_HELLO)
+            head = conn.recv(9)
+    except OSError as e:  # refused, unreachable, or no answer within the timeout
+        raise ClusterUnreachableError(f"no Ray cluster answers at {address} ({e.strerror or e}); {hint}") from None
+    if len(head) < 4 or head[3] != 4:
+        raise ClusterUnreachableError(f"{address} answers, but not as a Ray cluster (no gRPC there: the GCS port, "
+                                      f"6379 by default, or ray://HOST:10001); {hint}")
 
 
 def connect(ray, address: str | None, cpus: int) -> bool:
@@ -421,7 +444,10 @@ def connect(ray, address: str | None, cpus: int) -> bool:
     if ray.is_initialized():
         return False
     if address:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except ConnectionError as e:  # a gRPC server that is not a Ray GCS, after Ray's own retries
+            raise ClusterUnreachableError(f"no Ray cluster at {address}: {e}") from None
     else:
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     return True
@@ -554,7 +580,7 @@ def _execute(ray, plan: InputPlan, summary: ScaleSummary, *, model, out_dir, wor
     if gpus is None:  # a GPU per actor wherever the cluster has GPUs
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     summary.workers = workers or default_workers(ray, threads, gpus)
-    results = read_documents(plan, published).map_batches(
+    results = in_blocks_of(read_documents(plan, published), shard_size).map_batches(
         ShardExtractor, batch_size=shard_size, batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=summary.workers), num_cpus=threads, num_gpus=gpus,
         fn_constructor_kwargs={"model": model, "out_dir": str(out_dir.resolve()), "shard_format": shard_format,
