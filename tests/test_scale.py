@@ -71,7 +71,7 @@ def cluster():
     nodes.shutdown()
 
 
-def ray_extract(paths, out, model, cluster, *extra) -> tuple[int, str]:
+def ray_extract(paths, out, model, cluster, *extra) -> int:
     return main(["extract", *paths, "--model", str(model), "--engine", "ray", "--address", cluster.address,
                  "--workers", "2", "--out", str(out), "--shard-size", "5", "--quiet", *extra])
 
@@ -122,7 +122,8 @@ def test_ray_output_folder_shards_manifest_and_acled(ray_run, local_run, random_
     lines = [json.loads(line) for p in shards for line in p.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == len({r["doc_id"] for r in lines}) == 33  # every document once
     manifest = json.loads((out / "_clashwatch.json").read_text(encoding="utf-8"))
-    assert manifest["model_manifest_sha256"] == hashlib.sha256((random_model / "manifest.json").read_bytes()).hexdigest()
+    model_manifest = (random_model / "manifest.json").read_bytes()
+    assert manifest["model_manifest_sha256"] == hashlib.sha256(model_manifest).hexdigest()
     _, local_acled, _ = local_run
 
     def rows(path):

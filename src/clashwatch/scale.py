@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import tempfile
 import uuid
@@ -69,7 +70,8 @@ def require_ray():
         import ray
         import ray.data  # noqa: F401
     except ImportError as e:
-        raise RayMissingError(f"the ray engine needs Ray Data ({e.name or e} is not installed): {INSTALL_HINT}") from None
+        raise RayMissingError(f"the ray engine needs Ray Data ({e.name or e} is not installed): "
+                              f"{INSTALL_HINT}") from None
     return ray
 
 
@@ -207,7 +209,8 @@ def read_documents(plan: InputPlan, published: date | None):
         data = ray.data.read_binary_files(path, include_paths=True, file_extensions=["txt"] if root else None)
         parts.append(data.flat_map(partial(text_rows, root=root, published=published)))
     for path in plan.jsonl:
-        parts.append(ray.data.read_binary_files(path, include_paths=True).flat_map(partial(jsonl_rows, published=published)))
+        data = ray.data.read_binary_files(path, include_paths=True)
+        parts.append(data.flat_map(partial(jsonl_rows, published=published)))
     for path, columns in plan.parquet:
         data = ray.data.read_parquet(path, include_paths=True).select_columns([*columns, "path"])
         parts.append(data.flat_map(partial(parquet_rows, published=published)))
@@ -238,7 +241,8 @@ def is_error(record: dict) -> bool:
 def _parquet_table(records: list[dict]):
     import pyarrow as pa
 
-    schema = pa.schema([("doc_id", pa.string()), ("error", pa.string()), ("events", pa.int32()), ("record", pa.string())])
+    schema = pa.schema([("doc_id", pa.string()), ("error", pa.string()), ("events", pa.int32()),
+                        ("record", pa.string())])
     ok = [not is_error(r) for r in records]
     return pa.table({
         "doc_id": [str(r["doc_id"]) for r in records],
@@ -296,10 +300,30 @@ def finished_doc_ids(out_dir: Path) -> set[str]:
             try:
                 done.update(pq.read_table(path, columns=["doc_id"]).column("doc_id").to_pylist())
             except (OSError, ValueError) as e:
-                raise OutputFolderError(f"{path}: unreadable shard ({e}); remove it to extract its documents again") from None
+                raise OutputFolderError(f"{path}: unreadable shard ({e}); remove it to extract its documents "
+                                        "again") from None
         else:
-            done.update(str(r["doc_id"]) for r in read_shard(path))
+            done.update(_jsonl_doc_ids(path))
     return done
+
+
+# every record we write starts with its doc_id (Extraction.to_dict() and error rows put it first)
+_LEADING_DOC_ID = re.compile(r'\{"doc_id": ("(?:[^"\\]|\\.)*")')
+
+
+def _jsonl_doc_ids(path: Path) -> Iterator[str]:
+    """A JSONL shard's doc_ids without parsing whole records (texts and all): a resume over millions of
+    documents reads only the start of each line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                head = _LEADING_DOC_ID.match(line)
+                if head:
+                    yield str(json.loads(head.group(1)))
+                elif line.strip():
+                    yield str(json.loads(line)["doc_id"])
+    except (OSError, ValueError, KeyError) as e:
+        raise OutputFolderError(f"{path}: unreadable shard ({e}); remove it to extract its documents again") from None
 
 
 def read_records(out_dir: str | Path) -> Iterator[dict]:
@@ -505,7 +529,8 @@ class ShardExtractor:
             elif not row["text"].strip():
                 records.append(error_record(doc_id, "empty document"))
             else:
-                todo.append(InputDocument(doc_id, row["text"], parse_date(row["published"]) if row["published"] else None))
+                published = parse_date(row["published"]) if row["published"] else None
+                todo.append(InputDocument(doc_id, row["text"], published))
         return records, todo
 
     def _extract(self, todo) -> list[dict]:

@@ -177,7 +177,8 @@ def _batches(documents: Iterable[InputDocument], size: int) -> Iterator[list[Inp
             yield chunk
 
 
-def extract_each(extractor, documents: Iterable[InputDocument], batch_size: int) -> Iterator[tuple[InputDocument, object]]:
+def extract_each(extractor, documents: Iterable[InputDocument],
+                 batch_size: int) -> Iterator[tuple[InputDocument, object]]:
     """(document, Extraction or error) for every document, in batches of one publication date: the
     local loop's own batching, reused by the ray engine so that both give the same answers."""
     for batch in _batches(documents, batch_size):
