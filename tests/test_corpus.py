@@ -263,3 +263,14 @@ def test_committed_corpora_pass_the_validator(export, capsys):
     path = Path(__file__).resolve().parents[1] / export
     assert main(["annotations", "validate", str(path)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_stand_off_files_round_trip_through_to_ann():
+    """to_ann writes what parse_ann reads back, occurrence numbers included, on every committed article."""
+    from clashwatch.standoff import parse_ann, to_ann
+
+    for doc in load_export(REPO / "annotations" / "synthetic" / "synthetic.json")[::7]:
+        again = parse_ann(to_ann(doc), doc.text, doc.doc_id)
+        assert [(s.id, s.start, s.end, s.label) for s in again.sorted_spans()] == \
+            [(s.id, s.start, s.end, s.label) for s in doc.sorted_spans()]
+        assert [(r.head, r.tail, r.label) for r in again.relations] == [(r.head, r.tail, r.label) for r in doc.relations]

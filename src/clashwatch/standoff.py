@@ -102,3 +102,18 @@ def _build_one(ann_path: Path, text_path: Path, reference: set) -> Document:
         raise AnnotationError(f"{share:.1%} of its word {NGRAM}-grams occur in a seed article (at most "
                               f"{MAX_SHARED:.0%}): synthetic text must be new", task=text_path.name, rule="seed_overlap")
     return parse_ann(ann_path.read_text(encoding="utf-8"), text, text_path.name)
+
+
+def to_ann(doc: Document, comments: list[str] = ()) -> str:
+    """A Document as a stand-off file (`parse_ann(to_ann(doc), doc.text, ...)` gives it back): each span by
+    its exact text and, where the text occurs more than once, its whole-word occurrence."""
+    lines = [f"# {c}" for c in comments]
+    for s in doc.sorted_spans():
+        starts = find_occurrences(doc.text, s.text)
+        if s.start not in starts:
+            raise AnnotationError(f"span {s.text!r} at {s.start} is not a whole-word occurrence", task=doc.doc_id,
+                                  item=s.id, rule="ann_text")
+        k = starts.index(s.start) + 1
+        lines.append(f"{s.id} {s.label} {s.text}" + (f" @{k}" if k > 1 else ""))
+    lines += [f"R {r.label} {r.head} {r.tail}" for r in doc.relations]
+    return "\n".join(lines) + "\n"
