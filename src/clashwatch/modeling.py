@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -228,7 +229,9 @@ def add_lora(tagger, r: int, alpha: int, dropout: float):
                       if isinstance(m, nn.Linear) and not name.startswith("classifier")]
     config = LoraConfig(task_type=TaskType.TOKEN_CLS, r=r, lora_alpha=alpha, lora_dropout=dropout,
                         target_modules=encoder_linear)
-    return get_peft_model(tagger, config)
+    with warnings.catch_warnings():  # peft asks transformers a deprecated question; not the user's concern
+        warnings.simplefilter("ignore", FutureWarning)
+        return get_peft_model(tagger, config)
 
 
 def is_lora(tagger) -> bool:
