@@ -9,8 +9,9 @@ Liberation Army"). The decoder finds the most probable tag sequence under constr
   "PP-15", "Chak-Amru") continues its label; only its outer punctuation may fall outside a span, and a
   possessive ending ("Kyrgyzstan’s") may end one, never start one.
 - Sentences and lines are walls: a span never continues across a sentence end or a line break.
-- One phrase, one label: two arguments of different labels never touch with only a space between,
-  except a place and a time ("Dhanpur sector early this morning"); triggers and weapons may touch
+- One phrase, one label: an actor, a place and the figures never touch one of another label with only a
+  space between; a time may touch anything ("Dhanpur sector early this morning", "in August 2008
+  Georgia"), and triggers and weapons may too
   anything ("missile strikes", "Taliban attacks"). Measured on every gold and synthetic document.
 
 After decoding, a KILLED, INJURED or DISPLACED span that holds no quantity is dropped (`normalize`),
@@ -29,15 +30,16 @@ from .validate import sentence_bounds
 
 _TRIM = " \t\n\r,;:.\"'“”‘’«»()[]"
 _OUTER = _TRIM + "?!…—–"  # punctuation that may stand outside a span at either end of a word
-_POSSESSIVE = re.compile(r"[’']s?$")
+_POSSESSIVE = re.compile(r"[’'][sS]?$")
 TAGS = len(ID2LABEL)
 _LABEL_OF = [ID2LABEL[i].split("-", 1)[-1] if i else None for i in range(TAGS)]
 _IS_B = np.array([ID2LABEL[i].startswith("B-") for i in range(TAGS)])
 _IS_I = np.array([ID2LABEL[i].startswith("I-") for i in range(TAGS)])
-# argument labels that never touch with only a space between (a place may touch a time: "Dhanpur sector
-# early this morning", "2007 Baghdad"; anything may touch a trigger or a weapon: "Taliban attacks")
-_ATOMIC = {"ACTOR", "LOCATION", "TIME", *FIGURE_LABELS}
-_MAY_TOUCH = {frozenset({"LOCATION", "TIME"})}
+# argument labels that never touch with only a space between; a time may touch anything ("Dhanpur sector
+# early this morning", "in August 2008 Georgia", "wounded five this afternoon"), anything may touch a
+# trigger or a weapon ("Taliban attacks")
+_ATOMIC = {"ACTOR", "LOCATION", *FIGURE_LABELS}
+_DASHES = "-–—"
 
 
 def _transitions() -> dict[str, np.ndarray]:
@@ -54,22 +56,27 @@ def _transitions() -> dict[str, np.ndarray]:
     wall = np.ones((TAGS, TAGS), bool)
     wall[:, _IS_I] = False  # a sentence start: no I-
     spaced = inside.copy()  # only a space before: no different-label atomic argument right after another
+    joined = inside.copy()  # a dash between two words: no different-label argument at all ("Chak-Amru")
     for p in range(1, TAGS):
         for t in range(1, TAGS):
             pair = frozenset({_LABEL_OF[p], _LABEL_OF[t]})
-            if _IS_B[t] and len(pair) == 2 and pair <= _ATOMIC and pair not in _MAY_TOUCH:
+            if _IS_B[t] and len(pair) == 2 and pair <= _ATOMIC:
                 spaced[p, t] = False
-    return {"inside": inside, "glued": glued, "possessive": possessive, "wall": wall, "spaced": spaced}
+            if _IS_B[t] and len(pair) == 2 and pair <= _ATOMIC | {"TIME"}:
+                joined[p, t] = False
+    return {"inside": inside, "glued": glued, "possessive": possessive, "wall": wall, "spaced": spaced,
+            "joined": joined}
 
 
 TRANSITIONS = _transitions()
 
 
 def boundaries(tdoc: TokenizedDoc, tokens: list[int]) -> list[str]:
-    """For each word-first token, the kind of boundary before it: `wall` (the first token, a new
-    sentence or line), `spaced` (a new word after only whitespace), `glued` (inside a word: "’s" of
-    "People’s", "15" of "PP-15"), `possessive` (a possessive ending), else `inside` (the outer
-    punctuation of a word, or a new word after punctuation)."""
+    """For each word-first token (inner dashes left out, see `decode`), the kind of boundary before it:
+    `wall` (the first token, a new sentence or line), `spaced` (a new word after only whitespace),
+    `joined` (a word after a dash: "Chak-Amru", "Armenia–Azerbaijan", "Qatar-brokered"), `glued` (inside
+    a word: "’s" of "People’s", the number of "PP-15"), `possessive` (a possessive ending), else `inside`
+    (the outer punctuation of a word, or a new word after punctuation)."""
     text = tdoc.text
     starts = {a for a, _ in sentence_bounds(text)}
     kinds = ["wall"]
@@ -82,13 +89,25 @@ def boundaries(tdoc: TokenizedDoc, tokens: list[int]) -> list[str]:
             kinds.append("wall")
         elif not before:  # a new whitespace-separated word
             kinds.append("spaced" if text[a] not in _OUTER else "inside")
+        elif before[-1] in _DASHES and before.strip(_OUTER + _DASHES):
+            # a number after a dash belongs to what precedes it ("PP-15"); a wire-copy prefix ends at its
+            # dash ("UPDATE 1-ETHIOPIAN TROOPS"); two words joined by a dash may be one name or two names
+            kinds.append("glued" if text[a].isdigit() else "inside" if re.fullmatch(r"\d+[-–]", before) else "joined")
         elif not before.strip(_OUTER) or not rest.strip(_OUTER):
-            kinds.append("inside")
+            kinds.append("inside")  # the outer punctuation of a word
         elif _POSSESSIVE.fullmatch(rest):
             kinds.append("possessive")
         else:
             kinds.append("glued")
     return kinds
+
+
+def _inner_dash(tdoc: TokenizedDoc, tok: int) -> bool:
+    """A dash between two words with no space ("Chak-Amru"): it takes no tag of its own."""
+    a, b = tdoc.offsets[tok]
+    text = tdoc.text
+    return text[a:b] in tuple(_DASHES) and 0 < a and b < len(text) and not text[a - 1].isspace() \
+        and not text[b].isspace()
 
 
 _CHUNK = re.compile(r"\S+")
@@ -189,7 +208,7 @@ def decode(tdoc: TokenizedDoc, logprobs: dict[int, np.ndarray]) -> list[dict]:
     """Spans of a document from its word-first tokens' tag log-probabilities (token index -> [TAGS]),
     constrained as the module says; each span has start, end, label, score (mean tag probability),
     first and last token."""
-    tokens = sorted(logprobs)
+    tokens = [t for t in sorted(logprobs) if not _inner_dash(tdoc, t)]
     if not tokens:
         return []
     logp = np.stack([logprobs[t] for t in tokens])
