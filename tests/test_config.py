@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"data": {"sources": [{"path": "tests/fixtures/seed000.json"}]}}
 
 
-@pytest.mark.parametrize("name", ["default", "fast", "gpu", "gpu-minilm", "crossval", "tiny"])
+@pytest.mark.parametrize("name", ["default", "default-minilm", "default-full", "fast", "gpu", "gpu-minilm", "crossval", "tiny"])
 def test_shipped_configs_validate(name):
     config = load_config(REPO / "train" / f"{name}.yaml")
     assert config.data.sources
