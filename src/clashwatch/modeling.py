@@ -357,7 +357,8 @@ def _load_tagger(path: Path, manifest: dict):
     from .encoders import resolve_base_model
 
     tagger = build_tagger(resolve_base_model(manifest["base_model"]), config)
-    with quiet_transformers():
+    with quiet_transformers(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # peft asks transformers a deprecated question
         tagger = PeftModel.from_pretrained(tagger, tagger_dir, local_files_only=True)
     return tagger.merge_and_unload()  # plain weights again: inference as fast as a full fine-tune
 
