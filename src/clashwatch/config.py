@@ -127,13 +127,14 @@ def installed_file(relative: Path) -> Path:
     if checkout.exists():
         return checkout
     try:
-        files = metadata.distribution("clashwatch").files or []
+        dist = metadata.distribution("clashwatch")
     except metadata.PackageNotFoundError:
         return checkout
+    files = dist.files or []
     for name in (relative.as_posix(), relative.name):
         suffix = f"share/clashwatch/{name}"
         for f in files:
-            located = str(f.locate_file(f)).replace("\\", "/")
+            located = str(dist.locate_file(f)).replace("\\", "/")
             if located.endswith(suffix) or f"{suffix}/" in located:
                 return Path(located[: located.index(suffix) + len(suffix)])
     return checkout

@@ -1,0 +1,178 @@
+"""Document-level event structure: which trigger mentions are one event, and which event each argument
+belongs to (spec v1.1 "Linking rules": one event per flare-up; an earlier year's episode, another place
+or conflict, another agreement stay apart).
+
+Two ways to group the mentions of one type, both transitive by construction (each mention joins one
+cluster, in text order):
+- `learned`: the model's event head scores a mention against every earlier mention of the document (in
+  any window), and the mention joins the cluster with the highest mean probability if it is above 0.5,
+  else starts a new one;
+- `prior`: one event per type per article, unless a mention's own times or places conflict with the
+  cluster's (then the next cluster without a conflict, else a new one).
+
+Then every argument keeps, per event type, its link to the one event it is best linked to (the highest
+relation probability), and each later mention gets one `same_event` link to the closest earlier mention
+of its cluster, so the Document says exactly what the records will be."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .normalize import normalize_time
+from .schema import ROLE_LABELS, TRIGGER_LABELS, Document, Relation, Span, same_event_components
+from .validate import sentence_bounds
+
+GROUPINGS = ("learned", "prior")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+FEATURES = ("same_sentence", "same_word", "later_year", "earlier_year", "years_differ", "later_headline",
+            "earlier_headline", "paragraphs_apart", "log_chars_apart", "time_conflict", "place_conflict",
+            "shared_argument")
+N_FEATURES = len(FEATURES)
+
+
+@dataclass
+class MentionContext:
+    """What the pair features need to know about one trigger mention."""
+
+    span: Span
+    sentence: int
+    paragraph: int
+    years: frozenset[str]
+    times: frozenset[str]  # normalised (ISO or text) times linked to this mention
+    places: frozenset[str]
+    arguments: frozenset[str]  # every argument text linked to it
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def mention_contexts(doc: Document, triggers: list[Span]) -> list[MentionContext]:
+    text, spans = doc.text, doc.span_by_id()
+    sentences = sentence_bounds(text)
+    linked: dict[str, dict[str, set]] = {t.id: {"time": set(), "place": set(), "all": set()} for t in triggers}
+    for r in doc.relations:
+        if r.label in ROLE_LABELS and r.head in linked and r.tail in spans:
+            arg = spans[r.tail]
+            if r.label == "time":
+                linked[r.head]["time"].add(normalize_time(arg.text) or _key(arg.text))
+            elif r.label == "place":
+                linked[r.head]["place"].add(_key(arg.text))
+            linked[r.head]["all"].add(_key(arg.text))
+    out = []
+    for t in triggers:
+        n = next((i for i, (a, b) in enumerate(sentences) if a <= t.start < b), 0)
+        a, b = sentences[n] if sentences else (0, len(text))
+        out.append(MentionContext(t, n, text.count("\n", 0, t.start), frozenset(_YEAR.findall(text[a:b])),
+                                  frozenset(linked[t.id]["time"]), frozenset(linked[t.id]["place"]),
+                                  frozenset(linked[t.id]["all"])))
+    return out
+
+
+def _word(span: Span) -> str:
+    words = re.findall(r"\w+", span.text.lower())
+    return words[-1][:5] if words else ""
+
+
+def pair_features(later: MentionContext, earlier: MentionContext) -> list[float]:
+    """The document features of a (later, earlier) mention pair, in the order of FEATURES."""
+    return [
+        float(later.sentence == earlier.sentence),
+        float(_word(later.span) == _word(earlier.span)),
+        float(bool(later.years)),
+        float(bool(earlier.years)),
+        float(bool(later.years and earlier.years and not later.years & earlier.years)),
+        float(later.paragraph == 0),
+        float(earlier.paragraph == 0),
+        min(later.paragraph - earlier.paragraph, 8) / 8,
+        math.log1p(max(later.span.start - earlier.span.end, 0)) / 10,
+        float(_conflict(later.times, earlier.times)),
+        float(bool(later.places and earlier.places and not later.places & earlier.places)),
+        float(bool(later.arguments & earlier.arguments)),
+    ]
+
+
+def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two sets of linked times conflict when both are dates and no year-month agrees."""
+    dated_a = {t[:7] for t in a if t[:4].isdigit()}
+    dated_b = {t[:7] for t in b if t[:4].isdigit()}
+    return bool(dated_a and dated_b and not dated_a & dated_b)
+
+
+def candidate_pairs(contexts: list[MentionContext]) -> list[tuple[int, int]]:
+    """(later, earlier) index pairs of mentions of one trigger label."""
+    return [(i, j) for i in range(len(contexts)) for j in range(i)
+            if contexts[i].span.label == contexts[j].span.label]
+
+
+def gold_pair_labels(doc: Document, contexts: list[MentionContext], pairs: list[tuple[int, int]]) -> list[int]:
+    """1 when the gold's same_event chains put the two mentions in one event."""
+    event_of = {s.id: n for n, group in enumerate(same_event_components(doc)) for s in group}
+    return [int(event_of[contexts[i].span.id] == event_of[contexts[j].span.id]) for i, j in pairs]
+
+
+def cluster_learned(contexts: list[MentionContext], prob: dict[tuple[int, int], float],
+                    threshold: float = 0.5) -> list[list[int]]:
+    """Mention-to-cluster in text order: join the cluster of the same label with the highest mean pair
+    probability if above `threshold`, else start a new one."""
+    clusters: list[list[int]] = []
+    for i, c in enumerate(contexts):
+        best, best_p = None, threshold
+        for cluster in clusters:
+            if contexts[cluster[0]].span.label != c.span.label:
+                continue
+            p = sum(prob[(i, j)] for j in cluster) / len(cluster)
+            if p > best_p:
+                best, best_p = cluster, p
+        if best is None:
+            clusters.append([i])
+        else:
+            best.append(i)
+    return clusters
+
+
+def cluster_prior(contexts: list[MentionContext]) -> list[list[int]]:
+    """One event per label, unless the mention's own times or places conflict with a cluster's."""
+    clusters: list[list[int]] = []
+    for i, c in enumerate(contexts):
+        for cluster in reversed(clusters):  # the most recent cluster without a conflict
+            if contexts[cluster[0]].span.label != c.span.label:
+                continue
+            times = frozenset().union(*(contexts[j].times for j in cluster))
+            places = frozenset().union(*(contexts[j].places for j in cluster))
+            if not _conflict(c.times, times) and not (c.places and places and not c.places & places):
+                cluster.append(i)
+                break
+        else:
+            clusters.append([i])
+    return clusters
+
+
+def apply_clusters(doc: Document, contexts: list[MentionContext], clusters: list[list[int]]) -> Document:
+    """Rewrite the Document's same_event links from the clusters, and keep each argument's role links
+    (per event type) to the one event it is best linked to, one link per (argument, role)."""
+    cluster_of = {contexts[i].span.id: n for n, cluster in enumerate(clusters) for i in cluster}
+    spans = doc.span_by_id()
+    best: dict[tuple[str, str], Relation] = {}  # (argument, event type) -> its strongest role link
+    kept = []
+    for r in doc.relations:
+        if r.label == "same_event":
+            continue
+        if r.label in ROLE_LABELS and r.head in cluster_of:
+            key = (r.tail, spans[r.head].label)
+            if key not in best or (r.score or 0) > (best[key].score or 0):
+                best[key] = r
+            continue
+        kept.append(r)
+    kept += sorted(best.values(), key=lambda r: (spans[r.head].start, spans[r.tail].start))
+    for cluster in clusters:
+        ordered = sorted(cluster, key=lambda i: contexts[i].span.start)
+        for a, b in zip(ordered, ordered[1:]):
+            kept.append(Relation(contexts[b].span.id, contexts[a].span.id, "same_event", 1.0))
+    return Document(doc.doc_id, doc.text, list(doc.spans), kept, dict(doc.meta))
+
+
+def triggers_of(doc: Document) -> list[Span]:
+    return sorted((s for s in doc.spans if s.label in TRIGGER_LABELS), key=lambda s: (s.start, s.end))
