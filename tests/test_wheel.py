@@ -32,8 +32,9 @@ def installed(tmp_path_factory) -> Path:
     # the project venv's packages (torch, transformers, ...) as a plain path: its .pth files, the editable
     # finder of the checkout among them, are not run
     (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--prefix", str(env),
-                    str(wheel)], check=True, capture_output=True)
+    # --ignore-installed: never uninstall the checkout's own (editable) clashwatch from the project venv
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+                    "--prefix", str(env), str(wheel)], check=True, capture_output=True)
     return env
 
 
