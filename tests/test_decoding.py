@@ -75,8 +75,8 @@ BROKEN = [
     # "17 border guards" became INJURED "17 border" + KILLED "guards"
     ("They said 17 border guards were hurt.", [("17", "B-INJURED"), ("border", "I-INJURED"), ("guards", "B-KILLED")],
      [("17 border guards", "INJURED")]),
-    # "dozens dead" became INJURED + KILLED
-    ("The raid left dozens dead.", [("dozens", "B-INJURED"), ("dead", "B-KILLED")], [("dozens dead", "INJURED")]),
+    # "dozens dead" became INJURED + KILLED: one span, and "dead" says which
+    ("The raid left dozens dead.", [("dozens", "B-INJURED"), ("dead", "B-KILLED")], [("dozens dead", "KILLED")]),
     # a curly apostrophe broke "People’s Liberation Army"
     ("Soldiers of the People’s Liberation Army crossed.",
      [("People", "B-ACTOR"), ("’", "B-KILLED"), ("s", "B-ACTOR"), ("Liberation", "I-ACTOR"), ("Army", "I-ACTOR")],
@@ -101,7 +101,8 @@ def test_one_phrase_is_one_span_with_one_label(tokenizer, text, words, want):
     tdoc, logp = _noisy(tokenizer, text, words, phrase=want[0][1])
     assert _spans(tdoc, decode(tdoc, logp)) == want
     greedy = {i: int(row.argmax()) for i, row in logp.items()}
-    assert _spans(tdoc, decode_greedy(tdoc, greedy)) != want  # the failure the constraints fix
+    if want != [("dozens dead", "KILLED")]:  # that one the figure rules below fix for the greedy decoder too
+        assert _spans(tdoc, decode_greedy(tdoc, greedy)) != want  # the failure the constraints fix
 
 
 def test_a_span_never_crosses_a_line_break_or_a_sentence_end(tokenizer):
@@ -144,3 +145,10 @@ def test_tidy_spans_joins_whitespace_adjacent_same_label_spans():
     assert [(text[s["start"]:s["end"]], s["label"]) for s in out] == [
         ("full ceasefire", "CEASEFIRE"), ("Kyrgyz", "ACTOR"), ("Tajik", "ACTOR")]
     assert out[0]["probs"] == [0.9, 0.7]
+
+
+def test_a_figures_own_words_decide_its_label_and_keep_its_resultative(tokenizer):
+    text = "Almost fifty deaths have been counted and more than 200 wounded."
+    tdoc, logp = _noisy(tokenizer, text, [("Almost", "B-INJURED"), ("fifty", "I-INJURED"), ("deaths", "I-INJURED"),
+                                          ("more", "B-INJURED"), ("than", "I-INJURED"), ("200", "I-INJURED")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("Almost fifty deaths", "KILLED"), ("more than 200 wounded", "INJURED")]

@@ -89,3 +89,15 @@ def test_an_unattached_figure_is_kept_and_flagged():
     ex = Extraction("d", text, spans, [])
     assert [s.id for s in ex.unattached_figures] == ["T2"]
     assert ex.to_dict()["unattached_figures"][0]["flag"] == "unattached"
+
+
+def test_a_figure_the_relation_head_left_alone_follows_the_specs_linking_rule():
+    from clashwatch.grouping import attach_figures
+
+    text = ("Troops clashed near Osh on Monday. Almost fifty deaths have been counted.\n\n"
+            "Elsewhere, 300 people were evacuated.")
+    spans = [Span("C", text.index("clashed"), text.index("clashed") + 7, "CLASH", "clashed"),
+             Span("K", text.index("Almost"), text.index("Almost") + 19, "KILLED", "Almost fifty deaths"),
+             Span("D", text.index("300"), text.index("300") + 10, "DISPLACED", "300 people")]
+    doc = attach_figures(Document("d", text, spans, []))
+    assert [(r.head, r.tail, r.label) for r in doc.relations] == [("C", "K", "toll")]  # D: another paragraph

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .normalize import MONTHS, WEEKDAYS
+from .normalize import MONTHS, OUTCOME_CUES, WEEKDAYS
 from .schema import Document, Relation, Span, allowed_relations
 from .validate import sentence_bounds
 
@@ -20,11 +20,6 @@ _HEADS = (r"people|persons|civilians|soldiers|servicemen|troops|residents|citize
           r"casualties|lives|families|refugees|police(?:\s+officers)?|officers|members")
 FIGURE_RE = re.compile(
     rf"\b(?:{_APPROX}\s+)?{_NUMBER}(?:\s+(?:more|other|[A-Z][a-z]+|Kyrgyz|Tajik)){{0,2}}\s+(?:{_HEADS})\b", re.I)
-_CUES = {
-    "KILLED": re.compile(r"\b(?:kill\w*|dead|death\w*|died|die|lives|fatalit\w*|perish\w*|bodies)\b", re.I),
-    "INJURED": re.compile(r"\b(?:wound\w*|injur\w*|hurt|hospitali\w*)\b", re.I),
-    "DISPLACED": re.compile(r"\b(?:evacuat\w*|displac\w*|relocat\w*|fled|flee\w*|refugees|homeless)\b", re.I),
-}
 
 CLASH_WORDS = [
     "armed clashes", "armed clash", "armed confrontation", "clashes", "clashed", "clash", "exchanging gunfire",
@@ -89,10 +84,10 @@ def figure_label(sentence: str, start: int, end: int) -> str | None:
     """KILLED / INJURED / DISPLACED from the figure's own head noun, else from the nearest cue word."""
     phrase = sentence[start:end]
     for label in ("INJURED", "KILLED", "DISPLACED"):
-        if _CUES[label].search(phrase.split()[-1]):
+        if OUTCOME_CUES[label].search(phrase.split()[-1]):
             return label
     best, distance = None, 80  # cues further than this many characters do not count
-    for label, cue in _CUES.items():
+    for label, cue in OUTCOME_CUES.items():
         for m in cue.finditer(sentence):
             d = m.start() - end if m.start() >= end else start - m.end()
             if 0 <= d < distance:

@@ -14,8 +14,10 @@ Liberation Army"). The decoder finds the most probable tag sequence under constr
   Georgia"), and triggers and weapons may too
   anything ("missile strikes", "Taliban attacks"). Measured on every gold and synthetic document.
 
-After decoding, a KILLED, INJURED or DISPLACED span that holds no quantity is dropped (`normalize`),
-and spans are trimmed to the spec's extent (`tidy_spans`)."""
+After decoding, spans are trimmed to the spec's extent (`tidy_spans`), and a KILLED, INJURED or
+DISPLACED span must be a figure: one that holds no quantity is dropped, one with no head noun keeps its
+resultative ("more than 200 wounded"), and the outcome its own words name decides its label ("Almost
+fifty deaths" is KILLED)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import re
 import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
-from .normalize import has_quantity
+from .normalize import NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity
 from .schema import FIGURE_LABELS
 from .validate import sentence_bounds
 
@@ -194,10 +196,27 @@ def _runs(tdoc: TokenizedDoc, tokens: list[int], tags: list[int], probs: list[fl
     return spans
 
 
+_TRAILING_RESULTATIVE = re.compile(r"\s+(%s)\b" % "|".join(RESULTATIVES))
+_ENDS_IN_QUANTITY = re.compile(r"(?:\d|\b(?:%s))$" % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len)))
+
+
+def _figure(text: str, span: dict) -> dict | None:
+    """A figure as the spec has it, or None: it holds a quantity; with no head noun it keeps its
+    resultative ("more than 200" + "wounded"); its own words decide its label ("Almost fifty deaths" is
+    KILLED whatever the tags said)."""
+    start, end = span["start"], span["end"]
+    if not has_quantity(text[start:end]):
+        return None
+    if _ENDS_IN_QUANTITY.search(text[start:end].lower()) and (m := _TRAILING_RESULTATIVE.match(text, end)):
+        end = m.end()
+    label = figure_outcome(text[start:end]) or span["label"]
+    return {**span, "end": end, "label": label}
+
+
 def _finish(tdoc: TokenizedDoc, spans: list[dict]) -> list[dict]:
     out = []
     for s in tidy_spans(spans, tdoc.text):
-        if s["label"] in FIGURE_LABELS and not has_quantity(tdoc.text[s["start"] : s["end"]]):
+        if s["label"] in FIGURE_LABELS and (s := _figure(tdoc.text, s)) is None:
             continue
         out.append({"start": s["start"], "end": s["end"], "label": s["label"],
                     "score": sum(s["probs"]) / len(s["probs"]), "first": s["first"], "last": s["last"]})

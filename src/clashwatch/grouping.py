@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from .normalize import normalize_time
-from .schema import ROLE_LABELS, TRIGGER_LABELS, Document, Relation, Span, same_event_components
+from .schema import FIGURE_LABELS, ROLE_LABELS, TRIGGER_LABELS, Document, Relation, Span, same_event_components
 from .validate import sentence_bounds
 
 GROUPINGS = ("learned", "prior")
@@ -176,3 +176,34 @@ def apply_clusters(doc: Document, contexts: list[MentionContext], clusters: list
 
 def triggers_of(doc: Document) -> list[Span]:
     return sorted((s for s in doc.spans if s.label in TRIGGER_LABELS), key=lambda s: (s.start, s.end))
+
+
+def attach_figures(doc: Document, max_sentences_back: int = 2) -> Document:
+    """The spec's linking rule for the figures the relation head left without a clash: the closest CLASH
+    mention in the figure's sentence, else the closest preceding one at most `max_sentences_back`
+    sentences back on the same line ("Almost fifty deaths have been counted", after the sentence naming
+    the fighting). A figure with no such mention stays unattached (and is flagged in the extraction)."""
+    tolled = {r.tail for r in doc.relations if r.label == "toll"}
+    clashes = sorted((s for s in doc.spans if s.label == "CLASH"), key=lambda s: s.start)
+    if not clashes:
+        return doc
+    sentences = sentence_bounds(doc.text)
+
+    def sentence_of(pos: int) -> int:
+        return next((i for i, (a, b) in enumerate(sentences) if a <= pos < b), -1)
+
+    added = []
+    for figure in doc.spans:
+        if figure.label not in FIGURE_LABELS or figure.id in tolled:
+            continue
+        n = sentence_of(figure.start)
+        same = [c for c in clashes if sentence_of(c.start) == n]
+        if same:
+            trigger = min(same, key=lambda c: abs(c.start - figure.start))
+        else:
+            before = [c for c in clashes if c.start < figure.start and n - sentence_of(c.start) <= max_sentences_back
+                      and "\n" not in doc.text[c.end : figure.start]]
+            trigger = before[-1] if before else None
+        if trigger is not None:
+            added.append(Relation(trigger.id, figure.id, "toll", 0.5))
+    return Document(doc.doc_id, doc.text, list(doc.spans), doc.relations + added, dict(doc.meta)) if added else doc

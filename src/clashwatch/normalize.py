@@ -250,3 +250,19 @@ def has_quantity(text: str) -> bool:
     """True when a phrase holds a quantity: digits, a number word ("a", "one", "Thirty-five") or a vague
     quantifier ("dozens", "a few"). A KILLED, INJURED or DISPLACED span must."""
     return bool(_QUANTITY.search(text.lower().replace("-", " ")))
+
+
+# the words that say what a figure counts; shared by the decoder and the baseline
+OUTCOME_CUES = {
+    "KILLED": re.compile(r"\b(?:kill\w*|dead|death\w*|died|die|lives|fatalit\w*|perish\w*|bodies|martyr\w*)\b", re.I),
+    "INJURED": re.compile(r"\b(?:wound\w*|injur\w*|hurt|hospitali\w*)\b", re.I),
+    "DISPLACED": re.compile(r"\b(?:evacuat\w*|displac\w*|relocat\w*|fled|flee\w*|refugees|homeless)\b", re.I),
+}
+RESULTATIVES = ("dead", "killed", "wounded", "injured", "hurt", "displaced", "evacuated")
+
+
+def figure_outcome(text: str) -> str | None:
+    """The label a figure's own words name ("Almost fifty deaths" -> KILLED), or None when they name
+    none or more than one ("134 casualties", "killed or wounded")."""
+    found = {label for label, cue in OUTCOME_CUES.items() if cue.search(text)}
+    return found.pop() if len(found) == 1 else None

@@ -26,7 +26,7 @@ from .data import REL_CLASSES, SPAN2ID, TokenizedDoc, pad_batch, pair_allowed, s
 from .data import tokenize_documents
 from .decoding import decode, decode_greedy
 from .grouping import GROUPINGS, apply_clusters, candidate_pairs, cluster_learned, cluster_prior, mention_contexts
-from .grouping import pair_features, triggers_of
+from .grouping import attach_figures, pair_features, triggers_of
 from .modeling import TRAIN_HINT, pool_spans
 from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
 from .schema import FIGURE_LABELS, ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
@@ -330,7 +330,7 @@ class Extractor:
         encoding of each trigger mention (a mention wider than any window has none: zeros)."""
         contexts = mention_contexts(doc, triggers_of(doc))
         if self.grouping == "prior" or not contexts:
-            return apply_clusters(doc, contexts, cluster_prior(contexts))
+            return attach_figures(apply_clusters(doc, contexts, cluster_prior(contexts)))
         pairs = candidate_pairs(contexts)
         prob = {}
         if pairs:
@@ -343,4 +343,4 @@ class Extractor:
             features = torch.tensor([pair_features(contexts[i], contexts[j]) for i, j in pairs], device=device)
             logits = head(later.float(), earlier.float(), sentences, features)
             prob = dict(zip(pairs, torch.sigmoid(logits).tolist()))
-        return apply_clusters(doc, contexts, cluster_learned(contexts, prob))
+        return attach_figures(apply_clusters(doc, contexts, cluster_learned(contexts, prob)))

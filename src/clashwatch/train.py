@@ -367,14 +367,14 @@ def fit_event_head(run: Run, model, tokenizer, docs: list[Document]) -> dict:
     sentences = torch.tensor([r[2] for r in rows], device=device)
     features = torch.tensor([r[3] for r in rows], device=device)
     labels = torch.tensor([float(r[4]) for r in rows], device=device)
-    positive = labels.mean().clamp(0.05, 0.95)
     optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(run.config.training.seed)
     head.train()
     for _ in range(cfg.epochs):
         for batch in torch.randperm(len(rows), generator=generator).split(256):
             logits = head(later[batch], earlier[batch], sentences[batch], features[batch])
-            loss = F.binary_cross_entropy_with_logits(logits, labels[batch], pos_weight=(1 - positive) / positive)
+            # unweighted: the clustering reads the probabilities, so they must keep the data's own prior
+            loss = F.binary_cross_entropy_with_logits(logits, labels[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
