@@ -1,5 +1,6 @@
 """The evaluation report (baseline alone, fast; a tiny model, slow) and cross-validation bookkeeping."""
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -183,9 +184,10 @@ def test_report_warns_when_a_gold_document_was_training_data(tiny_model, fixture
     from clashwatch.corpus import write_export
 
     other = load_export(ROOT / "annotations" / "gold.json")[1]
-    fixture_doc.doc_id = "renamed.txt"
+    renamed = copy.deepcopy(fixture_doc)  # the fixture is shared by the whole session
+    renamed.doc_id = "renamed.txt"
     path = tmp_path / "mixed.json"
-    write_export(path, [other, fixture_doc])
+    write_export(path, [other, renamed])
     out = evaluate(path, tiny_model, tmp_path / "report", crossval_path=None)
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "1 of these 2 gold documents were part of the model's training data (renamed.txt)" in md
