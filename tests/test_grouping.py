@@ -92,12 +92,19 @@ def test_an_unattached_figure_is_kept_and_flagged():
 
 
 def test_a_figure_the_relation_head_left_alone_follows_the_specs_linking_rule():
+    """Same sentence first, else the closest preceding clash mention however far back (a paragraph later
+    still counts, as in seed 000's "10 people had died"); a figure before every clash stays unattached."""
     from clashwatch.grouping import attach_figures
 
-    text = ("Troops clashed near Osh on Monday. Almost fifty deaths have been counted.\n\n"
-            "Elsewhere, 300 people were evacuated.")
-    spans = [Span("C", text.index("clashed"), text.index("clashed") + 7, "CLASH", "clashed"),
-             Span("K", text.index("Almost"), text.index("Almost") + 19, "KILLED", "Almost fifty deaths"),
-             Span("D", text.index("300"), text.index("300") + 10, "DISPLACED", "300 people")]
+    text = ("300 people fled last year. Troops clashed near Osh on Monday. Almost fifty deaths have been counted.\n\n"
+            "Talks began. Officials later said 12 people had died, and a shelling hit Kara-Suu.")
+    def span(sid, phrase, label):
+        return Span(sid, text.index(phrase), text.index(phrase) + len(phrase), label, phrase)
+
+    spans = [span("D", "300 people", "DISPLACED"), span("C", "clashed", "CLASH"),
+             span("K", "Almost fifty deaths", "KILLED"), span("K2", "12 people", "KILLED"), span("S", "shelling", "CLASH")]
     doc = attach_figures(Document("d", text, spans, []))
-    assert [(r.head, r.tail, r.label) for r in doc.relations] == [("C", "K", "toll")]  # D: another paragraph
+    # K: two sentences on; K2: its own sentence has "shelling"; D comes before every clash
+    assert sorted((r.head, r.tail) for r in doc.relations) == [("C", "K"), ("S", "K2")]
+    doc = attach_figures(Document("d", text.replace("shelling", "convoy  "), spans[:4], []))
+    assert sorted((r.head, r.tail) for r in doc.relations) == [("C", "K"), ("C", "K2")]

@@ -97,7 +97,7 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
     three = _copies(3)
     calls = []
 
-    def fake_fold(config, train_docs, held_out):
+    def fake_fold(config, train_docs, held_out, predictions, keep_model=None):
         calls.append((config.augment.enabled, len(train_docs), held_out.doc_id))
         if held_out.doc_id == "doc1" and config.augment.enabled:
             raise RuntimeError("boom")
@@ -135,7 +135,7 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
 def test_crossval_can_hold_out_a_subset_of_the_documents(tmp_path, monkeypatch):
     docs = _copies(4)
     held = []
-    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out: (
+    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out, predictions, keep=None: (
         held.append((held_out.doc_id, [d.doc_id for d in train_docs])) or _fold_result(0.5)))
     monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: docs)
     cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv", held_out=[3, 1],

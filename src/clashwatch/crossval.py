@@ -90,17 +90,21 @@ def synthetic_subset(config: TrainConfig, n: int, folder: Path, seed: int = 0) -
     return config_from_dict(obj, f"synthetic curve n={n}")
 
 
-def readout_scores(model_dir: Path, held_out: Document) -> dict:
-    """The held-out article scored under each readout of one trained model."""
+def readout_predictions(model_dir: Path, held_out: Document) -> dict[str, Document]:
+    """The held-out article as each readout of one trained model extracts it."""
     from .predict import Extractor
 
     out = {}
     for name, options in READOUTS.items():
         extractor = Extractor.load(model_dir, quiet=True, **options)
-        prediction = extractor.extract(held_out.text, doc_id=held_out.doc_id,
-                                       published=(held_out.meta.get("data") or {}).get("published")).to_document()
-        out[name] = summary_of(score([held_out], [prediction]))
+        out[name] = extractor.extract(held_out.text, doc_id=held_out.doc_id,
+                                      published=(held_out.meta.get("data") or {}).get("published")).to_document()
     return out
+
+
+def readout_scores(model_dir: Path, held_out: Document) -> dict:
+    """The held-out article scored under each readout of one trained model."""
+    return {name: summary_of(score([held_out], [p])) for name, p in readout_predictions(model_dir, held_out).items()}
 
 
 def summary_of(result: dict) -> dict:
@@ -118,16 +122,23 @@ def baseline_scores(docs: list[Document]) -> dict[str, dict]:
     return {d.doc_id: summary_of(score([d], baseline.extract_documents([d]))) for d in docs}
 
 
-def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document) -> dict:
-    """Train on `train_docs` in a temporary folder, score `held_out` under every readout."""
+def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document, predictions: Path,
+             keep_model: Path | None = None) -> dict:
+    """Train on `train_docs` (in a temporary folder unless `keep_model` names one), score `held_out`
+    under every readout and write its predictions as Label Studio exports under `predictions`, so that
+    a person can read what each fold's model extracted."""
     from .train import train
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
         started = time.time()
-        model_dir = train(config, tmp / "model", docs=train_docs)
+        model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
         seconds = round(time.time() - started, 1)
-        return {"readouts": readout_scores(model_dir, held_out), "seconds": seconds}
+        scores = {}
+        for name, prediction in readout_predictions(model_dir, held_out).items():
+            scores[name] = summary_of(score([held_out], [prediction]))
+            write_export(predictions / f"{name}.json", [prediction])
+        return {"readouts": scores, "seconds": seconds}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -204,10 +215,12 @@ def _plan(docs, variants, held_out, curve_sizes):
 
 def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_dir: str | Path | None = None,
              gold_path: str | Path | None = None, curve_sizes: list[int] | None = None,
-             held_out: list[int] | None = None, threads: int | None = None, progress: bool = True) -> Path:
+             held_out: list[int] | None = None, threads: int | None = None, keep_models: str | Path | None = None,
+             progress: bool = True) -> Path:
     """Run the folds of `variants` (and the synthetic learning curve at `curve_sizes`) over the documents
-    `held_out` (indices; default all) and write the report. `threads` overrides the config's torch threads
-    (two runs of one thread each share two cores better than one run of two)."""
+    `held_out` (indices; default all) and write the report, with each fold's predictions under
+    `runs/predictions/`. `threads` overrides the config's torch threads (two runs of one thread each share
+    two cores better than one run of two); `keep_models` keeps each fold's model in that folder."""
     from tqdm import tqdm
 
     base = load_config(config_path, {"training": {"threads": threads}} if threads else None)
@@ -234,8 +247,11 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
             record = {"variant": variant, "held_out": held.doc_id, "train_documents": len(train_docs)}
             if kind == "curve":
                 record["synthetic"] = n
+            name = f"{variant or f'synthetic-{n}'}-{Path(held.doc_id).stem}".replace("+", "plus-")
+            keep = Path(keep_models) / name if keep_models else None
             try:
-                record.update(run_fold(configs[variant] if kind == "variant" else curve_configs[n], train_docs, held))
+                record.update(run_fold(configs[variant] if kind == "variant" else curve_configs[n], train_docs, held,
+                                       out / "runs" / "predictions" / name, keep))
             except Exception as e:  # noqa: BLE001 - a failed fold is reported, the others go on
                 record["error"] = f"{type(e).__name__}: {e}"
                 record["traceback"] = traceback.format_exc(limit=5)

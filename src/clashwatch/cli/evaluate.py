@@ -23,7 +23,8 @@ def cmd_crossval(args) -> int:
         raise ConfigError("crossval needs --config (or --merge)")
 
     out = crossval(args.config, variants=args.variants, out_dir=args.out, gold_path=args.gold,
-                   held_out=args.held_out, curve_sizes=args.curve_sizes, threads=args.threads)
+                   held_out=args.held_out, curve_sizes=args.curve_sizes, threads=args.threads,
+                   keep_models=args.keep_models)
     print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
     return 0
 
@@ -51,6 +52,7 @@ def add_parser(verbs) -> None:
     p.add_argument("--held-out", nargs="+", type=int, metavar="I",
                    help="hold out only these documents (0-based indices); --merge joins such runs")
     p.add_argument("--threads", type=int, metavar="N", help="torch threads per training (overrides the config)")
+    p.add_argument("--keep-models", metavar="DIR", help="keep each fold's model in DIR (default: deleted after scoring)")
     p.add_argument("--curve-sizes", nargs="+", type=int, metavar="N",
                    help="numbers of synthetic articles for the learning curve (e.g. 0 30 100 200 330)")
     p.set_defaults(func=cmd_crossval)
