@@ -97,7 +97,7 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
     three = _copies(3)
     calls = []
 
-    def fake_fold(config, train_docs, held_out, predictions, keep_model=None):
+    def fake_fold(config, train_docs, held_out, *where):
         calls.append((config.augment.enabled, len(train_docs), held_out.doc_id))
         if held_out.doc_id == "doc1" and config.augment.enabled:
             raise RuntimeError("boom")
@@ -135,7 +135,7 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
 def test_crossval_can_hold_out_a_subset_of_the_documents(tmp_path, monkeypatch):
     docs = _copies(4)
     held = []
-    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out, predictions, keep=None: (
+    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out, *where: (
         held.append((held_out.doc_id, [d.doc_id for d in train_docs])) or _fold_result(0.5)))
     monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: docs)
     cv.crossval(ROOT / "train" / "tiny.yaml", variants=["seeds"], out_dir=tmp_path / "cv", held_out=[3, 1],
@@ -191,3 +191,27 @@ def test_report_warns_when_a_gold_document_was_training_data(tiny_model, fixture
     out = evaluate(path, tiny_model, tmp_path / "report", crossval_path=None)
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "1 of these 2 gold documents were part of the model's training data (renamed.txt)" in md
+
+
+def test_a_fold_writes_its_predictions_and_a_kept_model_is_scored_again_without_training(tmp_path, monkeypatch):
+    import clashwatch.train as train_module
+
+    gold = load_export(GOLD)[0]
+    trained = []
+
+    def fake_train(config, out_dir, docs=None):
+        trained.append(out_dir)
+        Path(out_dir).mkdir(parents=True)
+        (Path(out_dir) / "manifest.json").write_text("{}")
+        return Path(out_dir)
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    monkeypatch.setattr(cv, "readout_predictions", lambda model_dir, held_out: {"learned": held_out})
+    keep = tmp_path / "models" / "fold0"
+    first = cv.run_fold(None, [], gold, tmp_path / "pred", keep)
+    again = cv.run_fold(None, [], gold, tmp_path / "pred2", keep, reuse=True)
+    assert trained == [keep] and "reused_model" in again and "reused_model" not in first
+    assert first["readouts"]["learned"]["headline"]["span_f1_strict"] == 1.0  # the gold scored against itself
+    assert load_export(tmp_path / "pred2" / "learned.json")[0].text == gold.text
+    with pytest.raises(cv.ConfigError, match="--keep-models"):
+        cv.crossval(ROOT / "train" / "tiny.yaml", reuse_models=True, out_dir=tmp_path / "cv", progress=False)

@@ -123,22 +123,27 @@ def baseline_scores(docs: list[Document]) -> dict[str, dict]:
 
 
 def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document, predictions: Path,
-             keep_model: Path | None = None) -> dict:
+             keep_model: Path | None = None, reuse: bool = False) -> dict:
     """Train on `train_docs` (in a temporary folder unless `keep_model` names one), score `held_out`
     under every readout and write its predictions as Label Studio exports under `predictions`, so that
-    a person can read what each fold's model extracted."""
+    a person can read what each fold's model extracted. With `reuse`, a finished model already in
+    `keep_model` is scored again instead of trained (a change to decoding or grouping, same weights)."""
     from .train import train
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
         started = time.time()
-        model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
+        reused = reuse and keep_model is not None and (keep_model / "manifest.json").exists()
+        if reused:
+            model_dir = keep_model
+        else:
+            model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
         seconds = round(time.time() - started, 1)
         scores = {}
         for name, prediction in readout_predictions(model_dir, held_out).items():
             scores[name] = summary_of(score([held_out], [prediction]))
             write_export(predictions / f"{name}.json", [prediction])
-        return {"readouts": scores, "seconds": seconds}
+        return {"readouts": scores, "seconds": seconds} | ({"reused_model": str(keep_model)} if reused else {})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -216,11 +221,14 @@ def _plan(docs, variants, held_out, curve_sizes):
 def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_dir: str | Path | None = None,
              gold_path: str | Path | None = None, curve_sizes: list[int] | None = None,
              held_out: list[int] | None = None, threads: int | None = None, keep_models: str | Path | None = None,
-             progress: bool = True) -> Path:
+             reuse_models: bool = False, progress: bool = True) -> Path:
     """Run the folds of `variants` (and the synthetic learning curve at `curve_sizes`) over the documents
     `held_out` (indices; default all) and write the report, with each fold's predictions under
     `runs/predictions/`. `threads` overrides the config's torch threads (two runs of one thread each share
-    two cores better than one run of two); `keep_models` keeps each fold's model in that folder."""
+    two cores better than one run of two); `keep_models` keeps each fold's model in that folder, and with
+    `reuse_models` the models found there are scored again instead of trained."""
+    if reuse_models and not keep_models:
+        raise ConfigError("reusing fold models needs the folder they were kept in (--keep-models DIR)")
     from tqdm import tqdm
 
     base = load_config(config_path, {"training": {"threads": threads}} if threads else None)
@@ -251,7 +259,7 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
             keep = Path(keep_models) / name if keep_models else None
             try:
                 record.update(run_fold(configs[variant] if kind == "variant" else curve_configs[n], train_docs, held,
-                                       out / "runs" / "predictions" / name, keep))
+                                       out / "runs" / "predictions" / name, keep, reuse_models))
             except Exception as e:  # noqa: BLE001 - a failed fold is reported, the others go on
                 record["error"] = f"{type(e).__name__}: {e}"
                 record["traceback"] = traceback.format_exc(limit=5)

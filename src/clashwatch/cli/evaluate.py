@@ -24,7 +24,7 @@ def cmd_crossval(args) -> int:
 
     out = crossval(args.config, variants=args.variants, out_dir=args.out, gold_path=args.gold,
                    held_out=args.held_out, curve_sizes=args.curve_sizes, threads=args.threads,
-                   keep_models=args.keep_models)
+                   keep_models=args.keep_models, reuse_models=args.reuse_models)
     print(f"cross-validation: {out / 'report.html'} (also report.md, metrics.json)")
     return 0
 
@@ -53,6 +53,8 @@ def add_parser(verbs) -> None:
                    help="hold out only these documents (0-based indices); --merge joins such runs")
     p.add_argument("--threads", type=int, metavar="N", help="torch threads per training (overrides the config)")
     p.add_argument("--keep-models", metavar="DIR", help="keep each fold's model in DIR (default: deleted after scoring)")
+    p.add_argument("--reuse-models", action="store_true",
+                   help="score the models kept in --keep-models again instead of training (same weights, new decoding)")
     p.add_argument("--curve-sizes", nargs="+", type=int, metavar="N",
                    help="numbers of synthetic articles for the learning curve (e.g. 0 30 100 200 330)")
     p.set_defaults(func=cmd_crossval)
