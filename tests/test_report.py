@@ -11,7 +11,7 @@ from clashwatch import crossval as cv
 from clashwatch.corpus import load_export
 from clashwatch.scoring import EvaluationError
 from clashwatch.report import evaluate
-from clashwatch.schema import AnnotationError
+from clashwatch.schema import AnnotationError, Span
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "fixtures" / "seed000.json"
@@ -206,12 +206,16 @@ def test_a_fold_writes_its_predictions_and_a_kept_model_is_scored_again_without_
         return Path(out_dir)
 
     monkeypatch.setattr(train_module, "train", fake_train)
-    monkeypatch.setattr(cv, "readout_predictions", lambda model_dir, held_out: {"learned": held_out})
+    broken = copy.deepcopy(gold)  # the greedy readout may break the spec's rules: written all the same
+    cut = broken.text.index("\n")
+    broken.spans.append(Span("X", cut - 3, cut + 4, "ACTOR", broken.text[cut - 3 : cut + 4]))
+    monkeypatch.setattr(cv, "readout_predictions", lambda model_dir, held_out: {"learned": held_out, "greedy": broken})
     keep = tmp_path / "models" / "fold0"
     first = cv.run_fold(None, [], gold, tmp_path / "pred", keep)
     again = cv.run_fold(None, [], gold, tmp_path / "pred2", keep, reuse=True)
     assert trained == [keep] and "reused_model" in again and "reused_model" not in first
     assert first["readouts"]["learned"]["headline"]["span_f1_strict"] == 1.0  # the gold scored against itself
     assert load_export(tmp_path / "pred2" / "learned.json")[0].text == gold.text
+    assert len(json.loads((tmp_path / "pred2" / "greedy.json").read_text())[0]["annotations"][0]["result"]) > 0
     with pytest.raises(cv.ConfigError, match="--keep-models"):
         cv.crossval(ROOT / "train" / "tiny.yaml", reuse_models=True, out_dir=tmp_path / "cv", progress=False)

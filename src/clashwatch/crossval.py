@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 from .config import TrainConfig, config_from_dict, load_config, resolve_path
-from .corpus import load_export, write_export, write_json_atomic
+from .corpus import load_export, task_from_document, write_export, write_json_atomic
 from .report import REPORTS_DIR, Page, bar_chart, crossval_section
 from .schema import ConfigError, Document
 from .scoring import HEADLINE, RECORD_METRICS, score
@@ -142,7 +142,8 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
         scores = {}
         for name, prediction in readout_predictions(model_dir, held_out).items():
             scores[name] = summary_of(score([held_out], [prediction]))
-            write_export(predictions / f"{name}.json", [prediction])
+            # as extracted, unvalidated: the greedy readout may break the spec's rules, which is its point
+            write_json_atomic(predictions / f"{name}.json", [task_from_document(prediction)])
         return {"readouts": scores, "seconds": seconds} | ({"reused_model": str(keep_model)} if reused else {})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
