@@ -54,6 +54,20 @@ def test_learned_clusters_follow_the_scores_and_are_transitive():
     assert len(pair_features(contexts[index["T8"]], contexts[index["T2"]])) == len(FEATURES)
 
 
+def test_a_mention_joins_the_event_of_its_best_antecedent_not_the_best_cluster_average():
+    """T12 is very like T2 (0.95) but unlike T6 (0.05), and fairly like the 2021 episode T8 (0.6): it
+    belongs with T2. A cluster average (0.5 against 0.6) would have put it in the 2021 episode."""
+    doc = _doc(ROLES)
+    contexts = mention_contexts(doc, triggers_of(doc))
+    index = {c.span.id: i for i, c in enumerate(contexts)}
+    scores = {("T6", "T2"): 0.9, ("T8", "T2"): 0.1, ("T8", "T6"): 0.1,
+              ("T12", "T2"): 0.95, ("T12", "T6"): 0.05, ("T12", "T8"): 0.6}
+    prob = {(i, j): scores.get((contexts[i].span.id, contexts[j].span.id), 0.0) for i, j in candidate_pairs(contexts)}
+    clusters = sorted(sorted(contexts[i].span.id for i in c) for c in cluster_learned(contexts, prob))
+    assert clusters == [["T12", "T2", "T6"], ["T8"]]
+    assert [index[k] for k in ("T2", "T6", "T8", "T12")] == sorted(index[k] for k in ("T2", "T6", "T8", "T12"))
+
+
 def test_apply_clusters_gives_one_chain_per_event_and_one_event_per_argument():
     # T13 "Osh" is linked as place to both the 2024 fighting and (wrongly, weaker) the 2021 clashes
     doc = _doc(ROLES + [Relation("T8", "T13", "place", 0.4)])

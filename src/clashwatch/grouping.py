@@ -115,21 +115,21 @@ def gold_pair_labels(doc: Document, contexts: list[MentionContext], pairs: list[
 
 def cluster_learned(contexts: list[MentionContext], prob: dict[tuple[int, int], float],
                     threshold: float = 0.5) -> list[list[int]]:
-    """Mention-to-cluster in text order: join the cluster of the same label with the highest mean pair
-    probability if above `threshold`, else start a new one."""
+    """Best-first mention ranking in text order: each mention joins the cluster of its most probable
+    earlier mention of the same label if that probability is above `threshold`, else starts a new
+    event. (Averaging over a cluster's mentions instead let one unlike earlier mention pull a later one
+    into a side episode: seed 000's closing "conflict" and its two tolls.)"""
     clusters: list[list[int]] = []
+    cluster_of: dict[int, list[int]] = {}
     for i, c in enumerate(contexts):
-        best, best_p = None, threshold
-        for cluster in clusters:
-            if contexts[cluster[0]].span.label != c.span.label:
-                continue
-            p = sum(prob[(i, j)] for j in cluster) / len(cluster)
-            if p > best_p:
-                best, best_p = cluster, p
-        if best is None:
-            clusters.append([i])
+        earlier = [j for j in range(i) if contexts[j].span.label == c.span.label and prob[(i, j)] > threshold]
+        if earlier:
+            antecedent = max(earlier, key=lambda j: (prob[(i, j)], j))
+            cluster_of[i] = cluster_of[antecedent]
+            cluster_of[i].append(i)
         else:
-            best.append(i)
+            cluster_of[i] = [i]
+            clusters.append(cluster_of[i])
     return clusters
 
 
