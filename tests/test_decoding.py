@@ -152,3 +152,14 @@ def test_a_figures_own_words_decide_its_label_and_keep_its_resultative(tokenizer
     tdoc, logp = _noisy(tokenizer, text, [("Almost", "B-INJURED"), ("fifty", "I-INJURED"), ("deaths", "I-INJURED"),
                                           ("more", "B-INJURED"), ("than", "I-INJURED"), ("200", "I-INJURED")])
     assert _spans(tdoc, decode(tdoc, logp)) == [("Almost fifty deaths", "KILLED"), ("more than 200 wounded", "INJURED")]
+
+
+def test_a_figure_whose_words_name_no_outcome_takes_the_one_its_verb_names(tokenizer):
+    """The shipped model tagged "Nearly 4,000 residents were evacuated" KILLED, and the demo counted
+    them as ACLED fatalities; a figure whose verb names nothing keeps its tag."""
+    text = "Nearly 4000 residents were evacuated. Officials said 12 people had so far been wounded. They said 30 soldiers held."
+    tdoc, logp = _noisy(tokenizer, text, [("Nearly", "B-KILLED"), ("4000", "I-KILLED"), ("residents", "I-KILLED"),
+                                          ("12", "B-KILLED"), ("people", "I-KILLED"),
+                                          ("30", "B-KILLED"), ("soldiers", "I-KILLED")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("Nearly 4000 residents", "DISPLACED"), ("12 people", "INJURED"),
+                                               ("30 soldiers", "KILLED")]

@@ -26,7 +26,7 @@ import re
 import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
-from .normalize import NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity
+from .normalize import NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity, predicate_outcome
 from .schema import FIGURE_LABELS
 from .validate import sentence_bounds
 
@@ -203,13 +203,13 @@ _ENDS_IN_QUANTITY = re.compile(r"(?:\d|\b(?:%s))$" % "|".join(sorted(NUMBER_WORD
 def _figure(text: str, span: dict) -> dict | None:
     """A figure as the spec has it, or None: it holds a quantity; with no head noun it keeps its
     resultative ("more than 200" + "wounded"); its own words decide its label ("Almost fifty deaths" is
-    KILLED whatever the tags said)."""
+    KILLED whatever the tags said), else the verb that follows it ("4,000 residents were evacuated")."""
     start, end = span["start"], span["end"]
     if not has_quantity(text[start:end]):
         return None
     if _ENDS_IN_QUANTITY.search(text[start:end].lower()) and (m := _TRAILING_RESULTATIVE.match(text, end)):
         end = m.end()
-    label = figure_outcome(text[start:end]) or span["label"]
+    label = figure_outcome(text[start:end]) or predicate_outcome(text, end) or span["label"]
     return {**span, "end": end, "label": label}
 
 
