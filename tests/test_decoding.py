@@ -163,3 +163,13 @@ def test_a_figure_whose_words_name_no_outcome_takes_the_one_its_verb_names(token
                                           ("30", "B-KILLED"), ("soldiers", "I-KILLED")])
     assert _spans(tdoc, decode(tdoc, logp)) == [("Nearly 4000 residents", "DISPLACED"), ("12 people", "INJURED"),
                                                ("30 soldiers", "KILLED")]
+
+
+def test_a_hyphenated_phrase_is_one_span_even_when_the_tagger_begins_each_half(tokenizer):
+    """Fold 002 of the cross-validation gave CLASH "counter" + CLASH "offensive"; an en dash between two
+    names still parts them ("Armenia–Azerbaijan", as annotated)."""
+    text = "The counter-offensive began. Armenia–Azerbaijan talks."
+    tdoc, logp = _noisy(tokenizer, text, [("counter", "B-CLASH"), ("offensive", "B-CLASH"),
+                                          ("Armenia", "B-ACTOR"), ("Azerbaijan", "B-ACTOR")], phrase="CLASH")
+    assert _spans(tdoc, decode(tdoc, logp)) == [("counter-offensive", "CLASH"), ("Armenia", "ACTOR"),
+                                               ("Azerbaijan", "ACTOR")]

@@ -66,8 +66,11 @@ def _transitions() -> dict[str, np.ndarray]:
                 spaced[p, t] = False
             if _IS_B[t] and len(pair) == 2 and pair <= _ATOMIC | {"TIME"}:
                 joined[p, t] = False
+    hyphen = joined.copy()  # a hyphen: one phrase goes on ("counter-offensive" is one CLASH, never two)
+    for p in range(1, TAGS):
+        hyphen[p, _IS_B & np.array([label == _LABEL_OF[p] for label in _LABEL_OF])] = False
     return {"inside": inside, "glued": glued, "possessive": possessive, "wall": wall, "spaced": spaced,
-            "joined": joined}
+            "joined": joined, "hyphen": hyphen}
 
 
 TRANSITIONS = _transitions()
@@ -76,7 +79,8 @@ TRANSITIONS = _transitions()
 def boundaries(tdoc: TokenizedDoc, tokens: list[int]) -> list[str]:
     """For each word-first token (inner dashes left out, see `decode`), the kind of boundary before it:
     `wall` (the first token, a new sentence or line), `spaced` (a new word after only whitespace),
-    `joined` (a word after a dash: "Chak-Amru", "Armenia–Azerbaijan", "Qatar-brokered"), `glued` (inside
+    `joined` (a word after a dash: "Armenia–Azerbaijan"; after a hyphen, `hyphen`, where two spans of
+    one label never meet: "Chak-Amru", "counter-offensive", "Qatar-brokered"), `glued` (inside
     a word: "’s" of "People’s", the number of "PP-15"), `possessive` (a possessive ending), else `inside`
     (the outer punctuation of a word, or a new word after punctuation)."""
     text = tdoc.text
@@ -94,7 +98,8 @@ def boundaries(tdoc: TokenizedDoc, tokens: list[int]) -> list[str]:
         elif before[-1] in _DASHES and before.strip(_OUTER + _DASHES):
             # a number after a dash belongs to what precedes it ("PP-15"); a wire-copy prefix ends at its
             # dash ("UPDATE 1-ETHIOPIAN TROOPS"); two words joined by a dash may be one name or two names
-            kinds.append("glued" if text[a].isdigit() else "inside" if re.fullmatch(r"\d+[-–]", before) else "joined")
+            kinds.append("glued" if text[a].isdigit() else "inside" if re.fullmatch(r"\d+[-–]", before)
+                         else "hyphen" if before[-1] == "-" else "joined")
         elif not before.strip(_OUTER) or not rest.strip(_OUTER):
             kinds.append("inside")  # the outer punctuation of a word
         elif _POSSESSIVE.fullmatch(rest):
