@@ -12,6 +12,7 @@ same articles with paired differences, and a learning curve over the number of s
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import statistics
@@ -139,6 +140,8 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
         else:
             model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
         seconds = round(time.time() - started, 1)
+        if reused:  # the training time is the kept model's own
+            seconds = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))["time"]["train_seconds"]
         scores = {}
         for name, prediction in readout_predictions(model_dir, held_out).items():
             scores[name] = summary_of(score([held_out], [prediction]))
