@@ -149,8 +149,9 @@ def main(argv=None) -> int:
 
     fast = Extractor.load(args.model, device="cpu", runtime=args.runtime, quantize=args.quantize, threads=args.threads)
     full = Extractor.load(args.model, device="cpu")  # full precision torch: the reference spans
-    pipe = pipeline("token-classification", model=str(Path(args.model) / "tagger"), aggregation_strategy="first",
-                    device="cpu")
+    # the loaded tagger, not its folder: a LoRA folder (models/default) holds adapters, merged at load
+    pipe = pipeline("token-classification", model=full.model.tagger, tokenizer=full.tokenizer,
+                    aggregation_strategy="first", device="cpu")
     docs = make_documents(args.docs, fast.tokenizer, fast.max_length - 2, args.seed)
     tokens = sum(len(ids) for ids in fast.tokenizer(docs, add_special_tokens=False)["input_ids"])
 
