@@ -26,7 +26,8 @@ def cmd_serve(args) -> int:
         raise KeyboardInterrupt
 
     server = serve(port=args.port, data_dir=args.data_dir)
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # SIGINT too: a process started in the background inherits SIGINT ignored, and Ctrl-C must still stop it
+    previous = {sig: signal.signal(sig, terminate) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         print(f"Label Studio is up at {server.url} (pid {server.pid}, data {server.data_dir})")
         print(f"log in as {server.username} / {server.password}")
@@ -40,7 +41,8 @@ def cmd_serve(args) -> int:
         return 0
     finally:
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _read_inputs(paths: list[str], with_annotations: bool):
