@@ -103,11 +103,6 @@ def readout_predictions(model_dir: Path, held_out: Document) -> dict[str, Docume
     return out
 
 
-def readout_scores(model_dir: Path, held_out: Document) -> dict:
-    """The held-out article scored under each readout of one trained model."""
-    return {name: summary_of(score([held_out], [p])) for name, p in readout_predictions(model_dir, held_out).items()}
-
-
 def summary_of(result: dict) -> dict:
     """What a fold keeps of a score: the headline, the record metrics with counts, same_event F1."""
     records = result["records"]["pooled"]
@@ -133,15 +128,14 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
-        started = time.time()
         reused = reuse and keep_model is not None and (keep_model / "manifest.json").exists()
-        if reused:
-            model_dir = keep_model
-        else:
-            model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
-        seconds = round(time.time() - started, 1)
         if reused:  # the training time is the kept model's own
+            model_dir = keep_model
             seconds = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))["time"]["train_seconds"]
+        else:
+            started = time.time()
+            model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
+            seconds = round(time.time() - started, 1)
         scores = {}
         for name, prediction in readout_predictions(model_dir, held_out).items():
             scores[name] = summary_of(score([held_out], [prediction]))

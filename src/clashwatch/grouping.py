@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .normalize import normalize_time
 from .schema import FIGURE_LABELS, ROLE_LABELS, TRIGGER_LABELS, Document, Relation, Span, same_event_components
-from .validate import sentence_bounds
+from .validate import sentence_bounds, sentence_index
 
 GROUPINGS = ("learned", "prior")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -188,17 +188,12 @@ def attach_figures(doc: Document) -> Document:
     clashes = sorted((s for s in doc.spans if s.label == "CLASH"), key=lambda s: s.start)
     if not clashes:
         return doc
-    sentences = sentence_bounds(doc.text)
-
-    def sentence_of(pos: int) -> int:
-        return next((i for i, (a, b) in enumerate(sentences) if a <= pos < b), -1)
-
+    sentence_of = sentence_index(doc.text)
     added = []
     for figure in doc.spans:
         if figure.label not in FIGURE_LABELS or figure.id in tolled:
             continue
-        n = sentence_of(figure.start)
-        same = [c for c in clashes if sentence_of(c.start) == n]
+        same = [c for c in clashes if sentence_of[c.start] == sentence_of[figure.start]]
         before = [c for c in clashes if c.start < figure.start]
         trigger = min(same, key=lambda c: abs(c.start - figure.start)) if same else (before[-1] if before else None)
         if trigger is not None:
