@@ -22,15 +22,18 @@ SYNTHETIC = REPO / "annotations" / "synthetic"
 CONTINENTS = {
     "Africa": "Ethiopia Sudan Eritrea Somalia Kenya Uganda Congo DRC Rwanda Burundi Nigeria Cameroon Mali Burkina Niger "
               "Chad Benin Togo Mozambique Tanzania Zambia Central African Morocco Sahara Libya Tunisia Egypt Mauritania "
-              "Algeria Abyei".split(),
+              "Algeria Abyei Guinea Bissau Sierra Gambia Senegal Djibouti Angola".split(),
     "Asia": "India Pakistan China Afghanistan Iran Bangladesh Myanmar Thailand Cambodia Korea Philippines Vietnam Laos "
             "Japan Tajikistan Kyrgyzstan Uzbekistan Kazakhstan Turkmenistan Iraq Syria Israel Lebanon Jordan Yemen Saudi "
-            "Armenia Azerbaijan Golan Gulf Indonesia Timor".split(),
+            "Armenia Azerbaijan Golan Gulf Indonesia Timor Malaysia Nepal Turkey Kuwait Oman Bhutan Mongolia".split(),
     "Europe": "Serbia Kosovo Georgia Ossetia Abkhazia Moldova Transnistria Russia Ukraine Greece Belarus Poland "
-              "Lithuania Cyprus Finland Estonia Hungary Nordic Alpine Balkan Baltic".split(),
+              "Lithuania Cyprus Finland Estonia Hungary Nordic Alpine Balkan Baltic Bulgaria Albania Bosnia Croatia "
+              "Montenegro Macedonia Latvia Norway Romania Slovakia Spain France".split(),
     "Americas": "Colombia Venezuela Guyana Ecuador Mexico Guatemala Brazil Peru Paraguay Bolivia Chile Belize Honduras "
-                "Nicaragua Salvador Costa Haiti Dominican Andean Caribbean".split(),
-    "Oceania": "Papua Pacific Tolamei Ravuna Maruvai Kelona Island Timor".split(),
+                "Nicaragua Salvador Costa Haiti Dominican Andean Caribbean Argentina Panama Suriname Guiana Trinidad Bahamas "
+                "Cuba Uruguay".split() + ["United States"],
+    "Oceania": "Papua Pacific Tolamei Ravuna Maruvai Kelona Island Timor Australia Fiji Tonga Vanuatu Solomon Samoa Zealand "
+               "Kiribati".split(),
 }
 _PRECEDENCE = ("Oceania", "Europe", "Americas", "Africa", "Asia")  # "Indonesia–Papua New Guinea" is Oceania
 # the invented states of the corpus, with the continent their writer set them on
@@ -41,12 +44,24 @@ INVENTED = {"Karshavan": "Asia", "Tarkesh": "Asia", "Yarlen": "Asia", "Ngarsang"
             "Kalvoria": "Europe", "Dobrania": "Europe", "Fjellmark": "Europe", "Norrvald": "Europe",
             "Valcanta": "Americas", "Quillaro": "Americas", "Caravela": "Americas", "Orocay": "Americas",
             "Ravuna": "Oceania", "Tolamei": "Oceania", "Maruvai": "Oceania", "Kelona": "Oceania", "Tandare": "Oceania",
-            "Iquara": "Oceania"}
+            "Iquara": "Oceania",
+            # batches s..z (the coverage round: one new setting per article)
+            **dict.fromkeys("Marevu Tavasi Okanu Lesiva Rangatoa Vetupe Kiolani Semaru Hauvaka Polenu Tauvesi Mokarua "
+                            "Anavuki Seluma Farekai Lomitu Veikara Tunasi Kalepo Moanivi Ritova Sauleka Makunesi Orovai "
+                            "Palutea Kiribo Nevalu Tamoana Sirupe Havolea Uvakai Lemotu Kovana Pasifo Etoku Malavesi "
+                            "Temaru Felisi Oraka Nuvalei Soravai Hufanga Tuimotu Nakelo Malaupe Kuranesi Tirowai "
+                            "Nauvela Selavu Mautaki Porua Ketevai Lemasa Ivaroa".split(), "Oceania"),
+            **dict.fromkeys("Varnesse Osterholm Brevania Szalmar Lutavia Merovska Kestria Dravonia Halvenmark "
+                            "Ostrelia Velmora Drostavia Kaldenia Vintara Morvaska Istovar Salvenia Karolsk".split(),
+                            "Europe"),
+            **dict.fromkeys("Marqueña Tolvara Sanvega Pelotán Alcorra Yuvaré Montevar Cundayo Ostrada Vilcaris "
+                            "Jurumara Tovesca".split(), "Americas")}
 STATES = {w for words in CONTINENTS.values() for w in words} | set(INVENTED)
 # where a batch's invented settings sit (the brief each writer got)
 BATCH_REGION = {"a": "Asia", "b": "Europe", "c": "Africa", "d": "Africa", "e": "Asia", "f": "Asia", "g": "Asia",
                 "h": "Europe", "i": "Americas", "j": "Oceania", "k": "Africa", "l": "Africa", "m": "Asia", "n": "Europe",
-                "o": "Americas", "p": "Asia", "q": "Africa", "r": "Asia"}
+                "o": "Americas", "p": "Asia", "q": "Africa", "r": "Asia", "s": "Oceania", "t": "Oceania",
+                "u": "Oceania", "v": "Europe", "w": "Europe", "x": "Americas", "y": "Americas", "z": "Africa, Asia (z1NN)"}
 GENRES = ["wire", "feature", "ministry", "live", "explainer", "correction", "regional", "state media", "opinion",
           "radio"]
 
@@ -62,9 +77,15 @@ def batch_tables() -> dict[str, dict]:
     return rows
 
 
-_DYAD = re.compile(r"\b([A-Z][A-Za-z'’.]*(?: [A-Z][A-Za-z'’.]*)*)\s*[–/]\s*([A-Z][A-Za-z'’.]*(?: [A-Z][A-Za-z'’.]*)*)")
-_ALIASES = {"Leste": "Timor-Leste", "DRC": "DR Congo", "Congo": "DR Congo", "Democratic Republic of Congo": "DR Congo", "PNG": "Papua New Guinea",
-            "CAR": "Central African Republic", "Koreas": "Korea"}
+# a name: capitalised words, hyphens and accents inside ("Timor-Leste", "Pelotán"), "and" between two
+# capitalised words ("Bosnia and Herzegovina", "Trinidad and Tobago")
+_NAME = r"[A-Z][\w'’.-]*(?: (?:and )?[A-Z][\w'’.-]*)*"
+_DYAD = re.compile(rf"(?<![\w-])({_NAME})\s*–\s*({_NAME})")
+_ALIASES = {"Leste": "Timor-Leste", "Timor Leste": "Timor-Leste", "DRC": "DR Congo", "Congo": "DR Congo", "Democratic Republic of Congo": "DR Congo", "PNG": "Papua New Guinea",
+            "CAR": "Central African Republic", "Koreas": "Korea",
+            # a stretch of one border is not a new dyad
+            "China LAC": "China", "Pakistan LoC": "Pakistan", "Pakistan Durand Line": "Pakistan",
+            "Afghanistan Helmand": "Afghanistan", "Turkey Aegean": "Turkey", "Syria Golan": "Syria"}
 
 
 def dyads(setting: str, batch: str) -> list[tuple[str, str]]:
@@ -74,7 +95,7 @@ def dyads(setting: str, batch: str) -> list[tuple[str, str]]:
     found = _DYAD.findall(setting) + re.findall(r"\b([A-Z][a-z]+) (?:vs|and) ([A-Z][a-z]+)\b", setting)
     for a, b in found:
         pair = sorted(_ALIASES.get(x.strip(), x.strip()) for x in (a, b))
-        if not all(any(w in side.split() or w == side for w in STATES) for side in pair):
+        if not all(any(w in re.split(r"[\s-]", side) or w == side for w in STATES) for side in pair):
             continue  # two places or two units on one border: a setting of a dyad already counted
         name = "–".join(pair)
         continent = next((INVENTED[w] for w in pair if w in INVENTED), None) or next(
@@ -98,7 +119,7 @@ def features(text: str) -> dict:
 
 
 def main() -> int:
-    docs = load_export(SYNTHETIC / "synthetic.json")
+    docs = load_export(Path(sys.argv[1]) if len(sys.argv) > 1 else SYNTHETIC / "synthetic.json")
     tables = batch_tables()
     settings: dict[str, set[str]] = defaultdict(set)
     genres, feats = Counter(), Counter()
