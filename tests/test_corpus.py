@@ -274,3 +274,31 @@ def test_stand_off_files_round_trip_through_to_ann():
         assert [(s.id, s.start, s.end, s.label) for s in again.sorted_spans()] == \
             [(s.id, s.start, s.end, s.label) for s in doc.sorted_spans()]
         assert [(r.head, r.tail, r.label) for r in again.relations] == [(r.head, r.tail, r.label) for r in doc.relations]
+
+
+def test_synthetic_export_is_built_from_every_stand_off_article():
+    """synthetic.json holds exactly the articles of texts/ + ann/, with their texts (rebuilt, not edited)."""
+    folder = REPO / "annotations" / "synthetic"
+    docs = {d.doc_id: d for d in load_export(folder / "synthetic.json")}
+    texts = {p.name: p for p in (folder / "texts").glob("syn_*.txt")}
+    assert set(docs) == set(texts)
+    assert {p.stem for p in (folder / "ann").glob("syn_*.ann")} == {Path(n).stem for n in texts}
+    for name in list(texts)[::25]:
+        assert docs[name].text == texts[name].read_text(encoding="utf-8")
+
+
+def test_coverage_script_counts_dyads_once_and_by_continent():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("synthetic_coverage", REPO / "scripts" / "synthetic_coverage.py")
+    coverage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(coverage)
+    assert coverage.dyads("Timor-Leste–Indonesia (real border)", "j") == [("Oceania", "Indonesia–Timor-Leste")]
+    assert coverage.dyads("Guinea-Bissau–Senegal (real; Casamance)", "z") == [("Africa", "Guinea-Bissau–Senegal")]
+    assert coverage.dyads("Bosnia and Herzegovina–Serbia", "v") == [("Europe", "Bosnia and Herzegovina–Serbia")]
+    assert coverage.dyads("Marqueña–Tolvara (invented states)", "y") == [("Americas", "Marqueña–Tolvara")]
+    # a stretch of a border already counted is the same dyad; mediators named with "/" are no dyad
+    assert coverage.dyads("India–Pakistan LoC", "e") == coverage.dyads("Pakistan–India", "e")
+    assert coverage.dyads("ELN truces (Cuba/Norway mediating)", "i") == []
+    # two places on one border are not a dyad
+    assert coverage.dyads("Kula–Vrbas crossing", "v") == []
