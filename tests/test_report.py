@@ -221,3 +221,29 @@ def test_a_fold_writes_its_predictions_and_a_kept_model_is_scored_again_without_
     assert len(json.loads((tmp_path / "pred2" / "greedy.json").read_text())[0]["annotations"][0]["result"]) > 0
     with pytest.raises(cv.ConfigError, match="--keep-models"):
         cv.crossval(ROOT / "train" / "tiny.yaml", reuse_models=True, out_dir=tmp_path / "cv", progress=False)
+
+
+def test_merged_curve_puts_each_all_point_at_the_corpus_size_it_trained_on(tmp_path, monkeypatch):
+    """A curve run after the corpus grew, merged with an older +synthetic run: the older run's folds are
+    the point at its own corpus size (recorded per fold; for older metrics, its run's synthetic_total)."""
+    docs = _copies(2)
+    monkeypatch.setattr(cv, "run_fold", lambda config, train_docs, held_out, *where: _fold_result(0.5))
+    monkeypatch.setattr(cv, "gold_documents", lambda config, gold_path=None: docs)
+    monkeypatch.setattr(cv, "synthetic_subset", lambda config, n, folder, seed=0: config)
+    older = cv.crossval(ROOT / "train" / "tiny.yaml", variants=["+synthetic"], out_dir=tmp_path / "old", progress=False)
+    curve = cv.crossval(ROOT / "train" / "tiny.yaml", variants=[], out_dir=tmp_path / "new", curve_sizes=[0],
+                        progress=False)
+    old_state = json.loads((older / "metrics.json").read_text(encoding="utf-8"))
+    size = old_state["synthetic_total"]
+    assert size and {f["synthetic"] for f in old_state["folds"]} == {size}
+    new_state = json.loads((curve / "metrics.json").read_text(encoding="utf-8"))
+    new_state["synthetic_total"] = size + 120  # the corpus grew before the curve ran
+    (curve / "metrics.json").write_text(json.dumps(new_state), encoding="utf-8")
+    for legacy in (False, True):
+        if legacy:  # metrics written before folds recorded their corpus size
+            for f in old_state["folds"]:
+                f.pop("synthetic")
+            (older / "metrics.json").write_text(json.dumps(old_state), encoding="utf-8")
+        merged = cv.merge_results([curve / "metrics.json", older / "metrics.json"], tmp_path / f"m{legacy}")
+        state = json.loads((merged / "metrics.json").read_text(encoding="utf-8"))
+        assert sorted(state["curve_summary"], key=int) == ["0", str(size)]

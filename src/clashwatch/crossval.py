@@ -199,9 +199,10 @@ def _update(state: dict) -> None:
             state["summary"][f"{v} / {readout}"] = summarise(folds, readout, baseline)
     held = sorted({f["held_out"] for f in state["folds"]})
     state["summary"]["lexicon baseline"] = baseline_summary(baseline, held)
-    # the +synthetic variant is the curve's last point: every synthetic article, same steps
-    points = state["curve"] + [{**f, "synthetic": state.get("synthetic_total")} for f in state["folds"]
-                               if f["variant"] == "+synthetic" and state.get("synthetic_total") and state["curve"]]
+    # the +synthetic variant is the curve's last point: every synthetic article (of its run), same steps
+    points = state["curve"] + [{**f, "synthetic": f.get("synthetic", state.get("synthetic_total"))}
+                               for f in state["folds"] if f["variant"] == "+synthetic" and state["curve"]
+                               and f.get("synthetic", state.get("synthetic_total"))]
     sizes = sorted({f["synthetic"] for f in points})
     state["curve_summary"] = {str(n): summarise([f for f in points if f["synthetic"] == n], "learned", baseline)
                               for n in sizes}
@@ -239,7 +240,8 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
     held_out = sorted(set(held_out)) if held_out is not None else list(range(len(docs)))
     work = Path(tempfile.mkdtemp(prefix="clashwatch-cv-data-"))
     curve_configs = {n: synthetic_subset(variant_config(base, "+synthetic"), n, work) for n in curve_sizes or []}
-    synthetic_total = sum(len(load_export(resolve_path(src.path))) for src in base.data.sources if not src.gold)
+    synthetic_total = sum(len(load_export(resolve_path(src.path)))  # what +synthetic trains on
+                          for src in variant_config(base, "+synthetic").data.sources if not src.gold)
     state = {"config": str(config_path), "documents": [d.doc_id for d in docs], "variants": variants,
              "synthetic_total": synthetic_total,
              "readouts": list(READOUTS), "max_steps": base.training.max_steps, "folds": [], "curve": [],
@@ -253,6 +255,8 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
             record = {"variant": variant, "held_out": held.doc_id, "train_documents": len(train_docs)}
             if kind == "curve":
                 record["synthetic"] = n
+            elif variant == "+synthetic":  # the curve's "all" point, with the corpus size it trained on
+                record["synthetic"] = synthetic_total
             name = f"{variant or f'synthetic-{n}'}-{Path(held.doc_id).stem}".replace("+", "plus-")
             keep = Path(keep_models) / name if keep_models else None
             try:
@@ -283,7 +287,9 @@ def merge_results(paths: list[str | Path], out_dir: str | Path, notes: list[str]
         raise ConfigError("crossval runs to merge must train for the same number of steps")
     merged = {**states[0], "config": ", ".join(sorted({s["config"] for s in states})), "plots": {},
               "variants": [v for v in VARIANTS if any(v in s["variants"] for s in states)],
-              "folds": [f for s in states for f in s["folds"]], "curve": [f for s in states for f in s["curve"]],
+              "folds": [{"synthetic": s.get("synthetic_total"), **f} if f["variant"] == "+synthetic" else f
+                        for s in states for f in s["folds"]],
+              "curve": [f for s in states for f in s["curve"]],
               "baseline": {k: v for s in states for k, v in s.get("baseline", {}).items()}}
     merged["notes"] = [n for s in states for n in s.get("notes", [])] + list(notes or [])
     _update(merged)
