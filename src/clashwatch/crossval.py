@@ -200,9 +200,9 @@ def _update(state: dict) -> None:
     held = sorted({f["held_out"] for f in state["folds"]})
     state["summary"]["lexicon baseline"] = baseline_summary(baseline, held)
     # the +synthetic variant is the curve's last point: every synthetic article (of its run), same steps
-    points = state["curve"] + [{**f, "synthetic": f.get("synthetic", state.get("synthetic_total"))}
-                               for f in state["folds"] if f["variant"] == "+synthetic" and state["curve"]
-                               and f.get("synthetic", state.get("synthetic_total"))]
+    # (each such fold records its size; merge_results fills it in for metrics written before it did)
+    points = state["curve"] + [f for f in state["folds"]
+                               if f["variant"] == "+synthetic" and state["curve"] and f.get("synthetic")]
     sizes = sorted({f["synthetic"] for f in points})
     state["curve_summary"] = {str(n): summarise([f for f in points if f["synthetic"] == n], "learned", baseline)
                               for n in sizes}
@@ -239,9 +239,10 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
         raise ConfigError(f"held-out document indices must lie in 0..{len(docs) - 1}, got {held_out}")
     held_out = sorted(set(held_out)) if held_out is not None else list(range(len(docs)))
     work = Path(tempfile.mkdtemp(prefix="clashwatch-cv-data-"))
-    curve_configs = {n: synthetic_subset(variant_config(base, "+synthetic"), n, work) for n in curve_sizes or []}
+    with_synthetic = variant_config(base, "+synthetic")
+    curve_configs = {n: synthetic_subset(with_synthetic, n, work) for n in curve_sizes or []}
     synthetic_total = sum(len(load_export(resolve_path(src.path)))  # what +synthetic trains on
-                          for src in variant_config(base, "+synthetic").data.sources if not src.gold)
+                          for src in with_synthetic.data.sources if not src.gold)
     state = {"config": str(config_path), "documents": [d.doc_id for d in docs], "variants": variants,
              "synthetic_total": synthetic_total,
              "readouts": list(READOUTS), "max_steps": base.training.max_steps, "folds": [], "curve": [],
