@@ -203,7 +203,10 @@ def test_a_fold_writes_its_predictions_and_a_kept_model_is_scored_again_without_
         trained.append(out_dir)
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "manifest.json").write_text("{}")
-        (Path(out_dir) / "training.json").write_text('{"time": {"train_seconds": 412.5}}')
+        (Path(out_dir) / "training.json").write_text(json.dumps(
+            {"time": {"train_seconds": 412.5}, "data": {"sources": [
+                {"path": "(docs given to train())", "documents": 4},
+                {"path": "annotations/synthetic/synthetic.json", "documents": 350}]}}))
         return Path(out_dir)
 
     monkeypatch.setattr(train_module, "train", fake_train)
@@ -216,6 +219,7 @@ def test_a_fold_writes_its_predictions_and_a_kept_model_is_scored_again_without_
     again = cv.run_fold(None, [], gold, tmp_path / "pred2", keep, reuse=True)
     assert trained == [keep] and "reused_model" in again and "reused_model" not in first
     assert again["seconds"] == 412.5  # the kept model's training time, not the seconds of scoring it again
+    assert again["trained_extra_documents"] == 350  # what it trained on, though the corpus may have grown since
     assert first["readouts"]["learned"]["headline"]["span_f1_strict"] == 1.0  # the gold scored against itself
     assert load_export(tmp_path / "pred2" / "learned.json")[0].text == gold.text
     assert len(json.loads((tmp_path / "pred2" / "greedy.json").read_text())[0]["annotations"][0]["result"]) > 0

@@ -28,7 +28,7 @@ from .schema import ConfigError, Document
 from .scoring import HEADLINE, RECORD_METRICS, score
 
 VARIANTS = ("seeds", "seeds+aug", "+synthetic", "+re3d", "all")
-READOUTS = {"learned": {"grouping": "learned"}, "prior": {"grouping": "prior"},
+READOUTS = {"consensus": {"grouping": "consensus"}, "learned": {"grouping": "learned"}, "prior": {"grouping": "prior"},
             "greedy": {"grouping": "learned", "decoder": "greedy"}}
 DEFAULT_SYNTHETIC = {"path": "annotations/synthetic/synthetic.json", "weight": 2.0, "gold": False, "augment": False}
 DEFAULT_RE3D = {"path": "annotations/re3d", "steps": 100}
@@ -124,14 +124,15 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
     under every readout and write its predictions as Label Studio exports under `predictions`, so that
     a person can read what each fold's model extracted. With `reuse`, a finished model already in
     `keep_model` is scored again instead of trained (a change to decoding or grouping, same weights)."""
-    from .train import train
+    from .train import TRAIN_DOCS_SOURCE, train
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
         reused = reuse and keep_model is not None and (keep_model / "manifest.json").exists()
-        if reused:  # the training time is the kept model's own
+        if reused:  # the training time and data are the kept model's own
             model_dir = keep_model
-            seconds = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))["time"]["train_seconds"]
+            trained = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+            seconds = trained["time"]["train_seconds"]
         else:
             started = time.time()
             model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
@@ -141,7 +142,11 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
             scores[name] = summary_of(score([held_out], [prediction]))
             # as extracted, unvalidated: the greedy readout may break the spec's rules, which is its point
             write_json_atomic(predictions / f"{name}.json", [task_from_document(prediction)])
-        return {"readouts": scores, "seconds": seconds} | ({"reused_model": str(keep_model)} if reused else {})
+        if not reused:
+            return {"readouts": scores, "seconds": seconds}
+        # the corpus may have grown since the kept model was trained: its +synthetic size is what it read
+        extra = sum(src["documents"] for src in trained["data"]["sources"] if src["path"] != TRAIN_DOCS_SOURCE)
+        return {"readouts": scores, "seconds": seconds, "reused_model": str(keep_model), "trained_extra_documents": extra}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -267,6 +272,8 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
                 record["error"] = f"{type(e).__name__}: {e}"
                 record["traceback"] = traceback.format_exc(limit=5)
                 bar.write(f"fold {variant or n}/{held.doc_id} failed: {record['error']}")
+            if "synthetic" in record and "trained_extra_documents" in record:
+                record["synthetic"] = record.pop("trained_extra_documents")
             state["curve" if kind == "curve" else "folds"].append(record)
             _update(state)
             write_json_atomic(out / "metrics.json", state)
@@ -318,8 +325,9 @@ def write_crossval_report(out: Path, state: dict) -> None:
     page = Page("clashwatch cross-validation (leave one document out)")
     page.para(f"Config {state['config']} ({state.get('max_steps')} steps for every variant); "
               f"{len(state['documents'])} gold documents; each fold trains on the others and scores the held-out "
-              "one. Readouts score one trained model with the learned event grouping, the one-event-per-type "
-              "prior and the greedy (unconstrained) decoder. Std is the sample std over folds; 'vs baseline' is "
+              "one. Readouts score one trained model with the consensus grouping (the default: the one-event-per-type "
+              "prior, split only where the event head agrees), the learned event grouping alone, the prior alone "
+              "and the greedy (unconstrained) decoder. Std is the sample std over folds; 'vs baseline' is "
               "the mean per-article paired difference to the lexicon baseline with its bootstrap 95% interval.")
     for note in state.get("notes", []):
         page.para(note)

@@ -6,7 +6,8 @@
 3. The relation head classifies the allowed pairs of spans inside each window, from the hidden states
    of the window where both spans have most context.
 4. `grouping` puts trigger mentions into events over the whole document (the event head scores pairs of
-   mentions from any windows) and keeps each argument with the event it is best linked to.
+   mentions from any windows; by default it only confirms where the one-event-per-type prior would
+   split) and keeps each argument with the event it is best linked to.
 5. `events.assemble_events` turns the result into records."""
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import torch
 from .data import REL_CLASSES, SPAN2ID, TokenizedDoc, pad_batch, pair_allowed, sorted_windows, span_token_range
 from .data import tokenize_documents
 from .decoding import decode, decode_greedy
-from .grouping import GROUPINGS, apply_clusters, candidate_pairs, cluster_learned, cluster_prior, mention_contexts
-from .grouping import attach_figures, pair_features, triggers_of
+from .grouping import GROUPINGS, apply_clusters, attach_figures, candidate_pairs, cluster_consensus, cluster_learned
+from .grouping import cluster_prior, mention_contexts, pair_features, triggers_of
 from .modeling import TRAIN_HINT, pool_spans
 from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
 from .schema import FIGURE_LABELS, ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
@@ -116,13 +117,13 @@ class BatchItemError:
 
 class Extractor:
     def __init__(self, model, tokenizer, *, max_length: int = 256, stride: int = 64, name: str | None = None,
-                 device: str | torch.device = "cpu", grouping: str = "learned", decoder: str = "viterbi"):
+                 device: str | torch.device = "cpu", grouping: str = "consensus", decoder: str = "viterbi"):
         if grouping not in GROUPINGS:
             raise ConfigError(f"grouping must be one of {GROUPINGS}, got {grouping!r}")
         if decoder not in DECODERS:
             raise ConfigError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-        if grouping == "learned" and getattr(model, "event_head", None) is None:
-            raise ConfigError("grouping='learned' needs a model with an event head; use grouping='prior'")
+        if grouping != "prior" and getattr(model, "event_head", None) is None:
+            raise ConfigError(f"grouping={grouping!r} needs a model with an event head; use grouping='prior'")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.stride, self.name, self.device = max_length, stride, name, torch.device(device)
         self.grouping, self.decoder = grouping, decoder
@@ -130,7 +131,7 @@ class Extractor:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, device: str | None = None, runtime: str = "torch",
-             quantize: bool = False, threads: int | None = None, grouping: str = "learned",
+             quantize: bool = False, threads: int | None = None, grouping: str = "consensus",
              decoder: str = "viterbi", quiet: bool = False) -> "Extractor":
         """Load `path`, else `$CLASHWATCH_MODEL`, else `models/default` (no network). runtime="onnx": the
         encoder under ONNX Runtime on CPU (`runtime.py`), int8 with `quantize`. Says on stderr, in one
@@ -343,4 +344,5 @@ class Extractor:
             features = torch.tensor([pair_features(contexts[i], contexts[j]) for i, j in pairs], device=device)
             logits = head(later.float(), earlier.float(), sentences, features)
             prob = dict(zip(pairs, torch.sigmoid(logits).tolist()))
-        return attach_figures(apply_clusters(doc, contexts, cluster_learned(contexts, prob)))
+        cluster = cluster_consensus if self.grouping == "consensus" else cluster_learned
+        return attach_figures(apply_clusters(doc, contexts, cluster(contexts, prob)))

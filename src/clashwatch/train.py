@@ -29,6 +29,8 @@ from .config import REPO_ROOT, TrainConfig, resolve_path
 from .data import IGNORE, LABEL2ID, REL2ID, build_dataset, collate, tokenize_document
 from .schema import SPAN_LABELS, ConfigError, Document
 
+TRAIN_DOCS_SOURCE = "(docs given to train())"  # provenance name of the documents passed to train()
+
 log = logging.getLogger("clashwatch.train")
 
 
@@ -61,7 +63,7 @@ def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> lis
     for source in config.data.sources:
         if source.gold and docs is not None:
             if not replaced:
-                out.append(Source(list(docs), source.weight, {"path": "(docs given to train())", "sha256": docs_hash(docs),
+                out.append(Source(list(docs), source.weight, {"path": TRAIN_DOCS_SOURCE, "sha256": docs_hash(docs),
                                                               "documents": len(docs), "augment": source.augment}))
                 replaced = True
             continue
@@ -70,7 +72,7 @@ def load_sources(config: TrainConfig, docs: list[Document] | None = None) -> lis
         out.append(Source(loaded, source.weight, {"path": str(source.path), "sha256": file_hash(path),
                                                   "documents": len(loaded), "augment": source.augment}))
     if docs is not None and not replaced:
-        out.insert(0, Source(list(docs), 1.0, {"path": "(docs given to train())", "sha256": docs_hash(docs),
+        out.insert(0, Source(list(docs), 1.0, {"path": TRAIN_DOCS_SOURCE, "sha256": docs_hash(docs),
                                                "documents": len(docs), "augment": True}))
     return out
 
@@ -534,7 +536,8 @@ Armed border clash events from English news (annotation spec v1.1): spans, relat
 - **Relation head**: `relation_head.safetensors` + `relation_config.json`, SpERT-style over the tagger's
   encoder, classes none + the 9 relation labels, masked to the pairs the spec allows.
 - **Event head**: `event_head.safetensors` + `event_config.json`, scores pairs of trigger mentions anywhere in
-  the document; `clashwatch.grouping` clusters them into events.
+  the document; `clashwatch.grouping` clusters them into events (by default the one-event-per-type prior,
+  split only where the event head agrees).
 - **Base encoder**: `{config.base_model}`; windows of {config.data.max_length} tokens, stride {config.data.stride};
   {info['trainable_parameters']:,} trained parameters.
 - **Files**: `manifest.json` lists every file with its sha256, checked at load.
