@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from .normalize import normalize_time
@@ -58,6 +59,7 @@ def _key(text: str) -> str:
 def mention_contexts(doc: Document, triggers: list[Span]) -> list[MentionContext]:
     text, spans = doc.text, doc.span_by_id()
     sentences = sentence_bounds(text)
+    starts = [a for a, _ in sentences]
     linked: dict[str, dict[str, set]] = {t.id: {"time": set(), "place": set(), "all": set()} for t in triggers}
     for r in doc.relations:
         if r.label in ROLE_LABELS and r.head in linked and r.tail in spans:
@@ -69,7 +71,7 @@ def mention_contexts(doc: Document, triggers: list[Span]) -> list[MentionContext
             linked[r.head]["all"].add(_key(arg.text))
     out = []
     for t in triggers:
-        n = next((i for i, (a, b) in enumerate(sentences) if a <= t.start < b), 0)
+        n = max(bisect_right(starts, t.start) - 1, 0)  # the sentence a trigger starts in
         a, b = sentences[n] if sentences else (0, len(text))
         out.append(MentionContext(t, n, text.count("\n", 0, t.start), frozenset(_YEAR.findall(text[a:b])),
                                   frozenset(linked[t.id]["time"]), frozenset(linked[t.id]["place"]),
