@@ -120,3 +120,32 @@ def test_published_accepts_a_date_or_an_iso_string():
         as_date("17/09/2022")
     with pytest.raises(TypeError):
         as_date(20220917)
+
+
+class _SaysDifferent(torch.nn.Module):
+    """An event head that scores every pair of mentions 'another event'."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # the extractor reads the head's device from it
+
+    def forward(self, later, earlier, sentences, features):
+        return torch.full((later.size(0),), -6.0)
+
+
+def test_the_grouping_option_reaches_the_clusterer_and_consensus_needs_an_event_head(random_model):
+    """With a head that calls every pair apart: `learned` makes one event per mention; `consensus` keeps
+    the prior's events (only the 2021 episode, whose date conflicts, is parted); `prior` ignores the head."""
+    from test_grouping import ROLES, _doc
+
+    from clashwatch.schema import ConfigError, same_event_components
+
+    counts = {}
+    for grouping in ("learned", "consensus", "prior"):
+        extractor = Extractor.load(random_model, grouping=grouping, quiet=True)
+        extractor.model.event_head = _SaysDifferent()
+        grouped = extractor.group(_doc(ROLES), {}, hidden_size=extractor.model.tagger.config.hidden_size)
+        counts[grouping] = len(same_event_components(grouped))
+    assert counts == {"learned": 4, "consensus": 2, "prior": 2}
+    with pytest.raises(ConfigError, match="consensus"):
+        Extractor(extractor.model.tagger, extractor.tokenizer)

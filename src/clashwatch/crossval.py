@@ -4,8 +4,9 @@ same articles with paired differences, and a learning curve over the number of s
 
 - Variants override the data of the training config, never its step budget (`training.max_steps`):
   `seeds` (gold only, no augmentation), `seeds+aug`, `+synthetic`, `+re3d`, `all`.
-- Readouts: every fold's model is scored with the learned grouping and with the one-event-per-type prior
-  (`grouping`), and with the unconstrained greedy decoder: decoders compared on the same weights.
+- Readouts: every fold's model is scored with the consensus grouping (the default), the learned grouping
+  and the one-event-per-type prior (`grouping`), and with the unconstrained greedy decoder (learned
+  grouping): decoders and groupings compared on the same weights.
 - Synthetic documents are never gold: a gold file holding one is refused.
 - Every fold writes metrics.json again (atomically), so an interrupted run keeps the folds done; a failed
   fold is recorded with its error."""
@@ -103,6 +104,18 @@ def readout_predictions(model_dir: Path, held_out: Document) -> dict[str, Docume
     return out
 
 
+def extra_documents(model_dir: Path) -> int | None:
+    """How many documents beyond the fold's training gold the model read (the synthetic corpus it was
+    trained on, which may be smaller than today's); None when its training.json does not say."""
+    from .train import TRAIN_DOCS_SOURCE
+
+    try:
+        sources = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))["data"]["sources"]
+        return sum(src["documents"] for src in sources if src["path"] != TRAIN_DOCS_SOURCE)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def summary_of(result: dict) -> dict:
     """What a fold keeps of a score: the headline, the record metrics with counts, same_event F1."""
     records = result["records"]["pooled"]
@@ -124,15 +137,14 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
     under every readout and write its predictions as Label Studio exports under `predictions`, so that
     a person can read what each fold's model extracted. With `reuse`, a finished model already in
     `keep_model` is scored again instead of trained (a change to decoding or grouping, same weights)."""
-    from .train import TRAIN_DOCS_SOURCE, train
+    from .train import train
 
     tmp = Path(tempfile.mkdtemp(prefix="clashwatch-cv-"))
     try:
         reused = reuse and keep_model is not None and (keep_model / "manifest.json").exists()
-        if reused:  # the training time and data are the kept model's own
+        if reused:  # the training time is the kept model's own
             model_dir = keep_model
-            trained = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
-            seconds = trained["time"]["train_seconds"]
+            seconds = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))["time"]["train_seconds"]
         else:
             started = time.time()
             model_dir = train(config, keep_model or tmp / "model", docs=train_docs)
@@ -142,11 +154,8 @@ def run_fold(config: TrainConfig, train_docs: list[Document], held_out: Document
             scores[name] = summary_of(score([held_out], [prediction]))
             # as extracted, unvalidated: the greedy readout may break the spec's rules, which is its point
             write_json_atomic(predictions / f"{name}.json", [task_from_document(prediction)])
-        if not reused:
-            return {"readouts": scores, "seconds": seconds}
-        # the corpus may have grown since the kept model was trained: its +synthetic size is what it read
-        extra = sum(src["documents"] for src in trained["data"]["sources"] if src["path"] != TRAIN_DOCS_SOURCE)
-        return {"readouts": scores, "seconds": seconds, "reused_model": str(keep_model), "trained_extra_documents": extra}
+        return {"readouts": scores, "seconds": seconds, "extra_documents": extra_documents(model_dir)} | \
+            ({"reused_model": str(keep_model)} if reused else {})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -272,8 +281,8 @@ def crossval(config_path: str | Path, *, variants: list[str] | None = None, out_
                 record["error"] = f"{type(e).__name__}: {e}"
                 record["traceback"] = traceback.format_exc(limit=5)
                 bar.write(f"fold {variant or n}/{held.doc_id} failed: {record['error']}")
-            if "synthetic" in record and "trained_extra_documents" in record:
-                record["synthetic"] = record.pop("trained_extra_documents")
+            if "synthetic" in record and record.get("extra_documents") is not None:
+                record["synthetic"] = record["extra_documents"]  # a kept model read the corpus of its day
             state["curve" if kind == "curve" else "folds"].append(record)
             _update(state)
             write_json_atomic(out / "metrics.json", state)

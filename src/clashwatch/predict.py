@@ -6,8 +6,9 @@
 3. The relation head classifies the allowed pairs of spans inside each window, from the hidden states
    of the window where both spans have most context.
 4. `grouping` puts trigger mentions into events over the whole document (the event head scores pairs of
-   mentions from any windows; by default it only confirms where the one-event-per-type prior would
-   split) and keeps each argument with the event it is best linked to.
+   mentions from any windows; by default the one-event-per-type prior splits only where the head agrees,
+   and the head picks among the events open to a mention) and keeps each argument with the event it is
+   best linked to.
 5. `events.assemble_events` turns the result into records."""
 
 from __future__ import annotations
@@ -344,5 +345,5 @@ class Extractor:
             features = torch.tensor([pair_features(contexts[i], contexts[j]) for i, j in pairs], device=device)
             logits = head(later.float(), earlier.float(), sentences, features)
             prob = dict(zip(pairs, torch.sigmoid(logits).tolist()))
-        cluster = cluster_consensus if self.grouping == "consensus" else cluster_learned
-        return attach_figures(apply_clusters(doc, contexts, cluster(contexts, prob)))
+        clusterer = cluster_consensus if self.grouping == "consensus" else cluster_learned
+        return attach_figures(apply_clusters(doc, contexts, clusterer(contexts, prob)))
