@@ -251,3 +251,14 @@ def test_merged_curve_puts_each_all_point_at_the_corpus_size_it_trained_on(tmp_p
         merged = cv.merge_results([curve / "metrics.json", older / "metrics.json"], tmp_path / f"m{legacy}")
         state = json.loads((merged / "metrics.json").read_text(encoding="utf-8"))
         assert sorted(state["curve_summary"], key=int) == ["0", str(size)]
+    # two +synthetic runs on corpora of different sizes: one row each in the variants table, not one mixed row
+    grown = json.loads((older / "metrics.json").read_text(encoding="utf-8"))
+    for f in grown["folds"]:
+        f["synthetic"] = size + 120
+    (tmp_path / "grown.json").write_text(json.dumps(grown), encoding="utf-8")
+    old_state["folds"] = [{**f, "synthetic": size} for f in old_state["folds"]]
+    (older / "metrics.json").write_text(json.dumps(old_state), encoding="utf-8")
+    state = json.loads((cv.merge_results([older / "metrics.json", tmp_path / "grown.json"], tmp_path / "both")
+                        / "metrics.json").read_text(encoding="utf-8"))
+    rows = {k: s["folds"] for k, s in state["summary"].items() if k.endswith("/ learned")}
+    assert rows == {f"+synthetic ({size} synthetic) / learned": 2, f"+synthetic ({size + 120} synthetic) / learned": 2}

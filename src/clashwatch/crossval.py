@@ -209,8 +209,13 @@ def _update(state: dict) -> None:
     state["summary"] = {}
     for v in state["variants"]:
         folds = [f for f in state["folds"] if f["variant"] == v]
-        for readout in READOUTS:
-            state["summary"][f"{v} / {readout}"] = summarise(folds, readout, baseline)
+        sizes = sorted({f["synthetic"] for f in folds if f.get("synthetic") is not None})
+        # merged runs of +synthetic on corpora of different sizes stay apart, one row per size
+        groups = {f"{v} ({n} synthetic)": [f for f in folds if f.get("synthetic") == n] for n in sizes} \
+            if len(sizes) > 1 else {v: folds}
+        for name, group in groups.items():
+            for readout in READOUTS:
+                state["summary"][f"{name} / {readout}"] = summarise(group, readout, baseline)
     held = sorted({f["held_out"] for f in state["folds"]})
     state["summary"]["lexicon baseline"] = baseline_summary(baseline, held)
     # the +synthetic variant is the curve's last point: every synthetic article (of its run), same steps
