@@ -92,6 +92,27 @@ def test_consensus_splits_only_where_the_prior_and_the_event_head_agree():
     assert _consensus({}) == [["T12", "T2", "T6"], ["T8"]]
 
 
+def test_consensus_parts_an_earlier_years_episode_whose_year_is_linked_to_nothing():
+    """T8's sentence says 2021 but nothing links a time or place to it (the sample article's "In 2019, a
+    similar outbreak ..."): the year in its sentence, named in none of the cluster's, is the conflict;
+    the head still has the last word."""
+    unlinked = [r for r in ROLES if r.head != "T8"]
+    doc = _doc(unlinked)
+    contexts = mention_contexts(doc, triggers_of(doc))
+    index = {c.span.id: i for i, c in enumerate(contexts)}
+
+    def events(scores):
+        prob = {(i, j): scores.get((contexts[i].span.id, contexts[j].span.id), 0.0)
+                for i, j in candidate_pairs(contexts)}
+        return sorted(sorted(contexts[i].span.id for i in c) for c in cluster_consensus(contexts, prob))
+
+    assert contexts[index["T8"]].years == {"2021"} and not contexts[index["T8"]].times
+    prior = [{contexts[i].span.id for i in c} for c in cluster_prior(contexts)]
+    assert any({"T2", "T8"} <= c for c in prior)  # the prior alone does not read sentence years
+    assert events({("T12", "T2"): 0.9}) == [["T12", "T2", "T6"], ["T8"]]
+    assert events({("T8", "T2"): 0.9, ("T12", "T2"): 0.9}) == [["T12", "T2", "T6", "T8"]]
+
+
 def test_consensus_joins_the_cluster_of_the_most_probable_mention():
     """T12 may join both clusters (no conflict with T2's, the head sure of T8): it goes where the head's
     probability is highest."""
