@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from clashwatch.corpus import load_export  # noqa: E402
 from clashwatch.grouping import GROUPINGS  # noqa: E402
-from clashwatch.scoring import RECORD_METRICS, prf, record_counts  # noqa: E402
+from clashwatch.scoring import RECORD_METRICS, score_records  # noqa: E402
 
 
 def unseen(docs, model_dir: Path) -> list:
@@ -40,16 +40,10 @@ def score_grouping(model_dir: Path, grouping: str, docs) -> dict:
     from clashwatch.predict import Extractor
 
     extractor = Extractor.load(model_dir, grouping=grouping, quiet=True)
-    pooled = {m: [0, 0, 0] for m in RECORD_METRICS}
-    per_article, predicted, gold = [], 0, 0
-    for doc in docs:
-        counts = record_counts(doc, extractor.extract(doc.text, doc_id=doc.doc_id).to_document())
-        for m in RECORD_METRICS:
-            pooled[m] = [a + b for a, b in zip(pooled[m], counts[m])]
-        per_article.append(prf(*counts["records"])["f1"])
-        predicted, gold = predicted + counts["predicted_records"], gold + counts["gold_records"]
-    return {"pooled": {m: prf(*c)["f1"] for m, c in pooled.items()}, "records_mean": statistics.fmean(per_article),
-            "predicted_records": predicted, "gold_records": gold}
+    result = score_records([(doc, extractor.extract(doc.text, doc_id=doc.doc_id).to_document()) for doc in docs])
+    return {"pooled": {m: result["pooled"][m]["f1"] for m in RECORD_METRICS},
+            "records_mean": statistics.fmean(a["records"]["f1"] for a in result["per_article"].values()),
+            "predicted_records": result["pooled"]["predicted_records"], "gold_records": result["pooled"]["gold_records"]}
 
 
 def main() -> None:

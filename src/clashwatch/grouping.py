@@ -173,9 +173,8 @@ def cluster_consensus(contexts: list[MentionContext], prob: dict[tuple[int, int]
                       threshold: float = 0.5) -> list[list[int]]:
     """The prior with the event head as a check: a mention stays out of a cluster of its label only when
     both say so (a time, place or sentence-year conflict, and no mention of the cluster above
-    `threshold`); among the
-    clusters it may join it joins the one with its most probable earlier mention (the most recently
-    started on a tie). A mention the head keeps in a cluster despite a conflict adds its times and places
+    `threshold`); among the clusters it may join it joins the one with its most probable earlier
+    mention (the most recently started on a tie). A mention the head keeps in a cluster despite a conflict adds its times and places
     to the cluster's, as in the prior: a later mention of that other date then no longer conflicts."""
     clusters: list[list[int]] = []
     for i, c in enumerate(contexts):
