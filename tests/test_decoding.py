@@ -173,3 +173,16 @@ def test_a_hyphenated_phrase_is_one_span_even_when_the_tagger_begins_each_half(t
                                           ("Armenia", "B-ACTOR"), ("Azerbaijan", "B-ACTOR")], phrase="CLASH")
     assert _spans(tdoc, decode(tdoc, logp)) == [("counter-offensive", "CLASH"), ("Armenia", "ACTOR"),
                                                ("Azerbaijan", "ACTOR")]
+
+
+def test_a_breakdown_of_a_figure_is_dropped_and_the_total_takes_the_verb_after_it(tokenizer):
+    """Seed 004: "Two Tajik nationals were killed and at least ten others, including 6 border guards and 4
+    civilians, were wounded" was decoded KILLED four times, and the wounded counted as dead; the spec
+    annotates the total alone, INJURED by the verb after the breakdown."""
+    text = ("Two Tajik nationals were killed and at least ten others, including 6 border guards and 4 civilians, "
+            "were wounded.")
+    tdoc, logp = _noisy(tokenizer, text, [("Two", "B-KILLED"), ("Tajik", "I-KILLED"), ("nationals", "I-KILLED"),
+                                          ("at", "B-KILLED"), ("least", "I-KILLED"), ("ten", "I-KILLED"),
+                                          ("others", "I-KILLED"), ("6", "B-KILLED"), ("border", "I-KILLED"),
+                                          ("guards", "I-KILLED"), ("4", "B-KILLED"), ("civilians", "I-KILLED")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("Two Tajik nationals", "KILLED"), ("at least ten others", "INJURED")]

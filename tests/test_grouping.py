@@ -76,26 +76,41 @@ def _consensus(scores: dict[tuple[str, str], float]) -> list[list[str]]:
     return sorted(sorted(contexts[i].span.id for i in c) for c in cluster_consensus(contexts, prob))
 
 
-def test_consensus_splits_only_where_the_prior_and_the_event_head_agree():
-    """T8 (1 April 2021, Batken) conflicts with T2 (3 May 2024, Osh): apart when the head also says so,
+def test_consensus_splits_on_a_linked_conflict_only_where_the_event_head_agrees():
+    """T8 is linked to Batken, T2 to Osh, and no sentence names a year: apart when the head also says so,
     together when the head is sure they are one event. T6 and T12 have no conflicting time or place: the
     head cannot part them from T2 however low it scores them (the flare-up the head split in seed 001
     and on the team's articles)."""
-    head_agrees = {("T8", "T2"): 0.1, ("T8", "T6"): 0.1, ("T12", "T8"): 0.2}
-    assert _consensus(head_agrees) == [["T12", "T2", "T6"], ["T8"]]
-    head_disagrees = {("T8", "T2"): 0.9}
-    assert _consensus(head_disagrees) == [["T12", "T2", "T6", "T8"]]
-    # with every probability 0 the head alone would make four events; the consensus keeps the prior's two
-    doc = _doc(ROLES)
+    text = ("Troops clashed in Osh on Monday. Two soldiers died in the fighting. "
+            "Clashes in Batken killed 40 people. The fighting in Osh went on.")
+    surfaces = [("T2", "CLASH", "clashed"), ("T3", "LOCATION", "Osh"), ("T6", "CLASH", "fighting"),
+                ("T8", "CLASH", "Clashes"), ("T9", "LOCATION", "Batken"), ("T12", "CLASH", "fighting"),
+                ("T13", "LOCATION", "Osh")]
+    cursor, spans = {}, []
+    for sid, label, surface in surfaces:
+        start = text.index(surface, cursor.get(surface, 0))
+        cursor[surface] = start + 1
+        spans.append(Span(sid, start, start + len(surface), label, surface, 0.9))
+    doc = Document("d", text, spans, [Relation("T2", "T3", "place", 0.9), Relation("T8", "T9", "place", 0.9),
+                                      Relation("T12", "T13", "place", 0.9)])
     contexts = mention_contexts(doc, triggers_of(doc))
+
+    def events(scores):
+        prob = {(i, j): scores.get((contexts[i].span.id, contexts[j].span.id), 0.0)
+                for i, j in candidate_pairs(contexts)}
+        return sorted(sorted(contexts[i].span.id for i in c) for c in cluster_consensus(contexts, prob))
+
+    assert events({("T12", "T8"): 0.2}) == [["T12", "T2", "T6"], ["T8"]]
+    assert events({("T8", "T2"): 0.9}) == [["T12", "T2", "T6", "T8"]]
+    # with every probability 0 the head alone would make four events; the consensus keeps the prior's two
     assert len(cluster_learned(contexts, {p: 0.0 for p in candidate_pairs(contexts)})) == 4
-    assert _consensus({}) == [["T12", "T2", "T6"], ["T8"]]
+    assert events({}) == [["T12", "T2", "T6"], ["T8"]]
 
 
-def test_consensus_parts_an_earlier_years_episode_whose_year_is_linked_to_nothing():
+def test_consensus_parts_an_earlier_years_episode_whatever_the_head_says():
     """T8's sentence says 2021 but nothing links a time or place to it (the sample article's "In 2019, a
-    similar outbreak ..."): the year in its sentence, named in none of the cluster's, is the conflict;
-    the head still has the last word."""
+    similar outbreak ...", seed 002's "In 2021, ... clashes ... killed 50 people", which the head kept in
+    this week's clash at 0.88): the year in its sentence, named in none of the cluster's, parts it."""
     unlinked = [r for r in ROLES if r.head != "T8"]
     doc = _doc(unlinked)
     contexts = mention_contexts(doc, triggers_of(doc))
@@ -110,7 +125,18 @@ def test_consensus_parts_an_earlier_years_episode_whose_year_is_linked_to_nothin
     prior = [{contexts[i].span.id for i in c} for c in cluster_prior(contexts)]
     assert any({"T2", "T8"} <= c for c in prior)  # the prior alone does not read sentence years
     assert events({("T12", "T2"): 0.9}) == [["T12", "T2", "T6"], ["T8"]]
-    assert events({("T8", "T2"): 0.9, ("T12", "T2"): 0.9}) == [["T12", "T2", "T6", "T8"]]
+    assert events({("T8", "T2"): 0.99, ("T12", "T2"): 0.9}) == [["T12", "T2", "T6"], ["T8"]]
+
+
+def test_a_year_after_since_is_not_an_episodes_year():
+    """Seed 003: "The worst violence since April 2021 and which left at least 80 dead" is this week's
+    violence; the year it names is the comparison's."""
+    text = "After a week of clashes, the two count their dead. The worst violence since April 2021 left 80 dead."
+    spans = [Span("T1", text.index("clashes"), text.index("clashes") + 7, "CLASH", "clashes", 0.9),
+             Span("T2", text.index("violence"), text.index("violence") + 8, "CLASH", "violence", 0.9)]
+    contexts = mention_contexts(Document("d", text, spans, []), spans)
+    assert contexts[1].years == {"2021"} and not contexts[1].episode_years
+    assert cluster_consensus(contexts, {(1, 0): 0.2}) == [[0, 1]]
 
 
 def test_consensus_joins_the_cluster_of_the_most_probable_mention():

@@ -16,8 +16,10 @@ Liberation Army"). The decoder finds the most probable tag sequence under constr
 
 After decoding, spans are trimmed to the spec's extent (`tidy_spans`), and a KILLED, INJURED or
 DISPLACED span must be a figure: one that holds no quantity is dropped, one with no head noun keeps its
-resultative ("more than 200 wounded"), and the outcome its own words name decides its label ("Almost
-fifty deaths" is KILLED)."""
+resultative ("more than 200 wounded"), the outcome its own words name decides its label ("Almost
+fifty deaths" is KILLED), else the verb that follows it, past a breakdown set off by commas ("at least
+ten others, including 6 border guards and 4 civilians, were wounded": the total is INJURED, and the
+breakdown's figures are dropped, since the spec annotates the total alone)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import re
 import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
-from .normalize import NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity, predicate_outcome
+from .normalize import BREAKDOWN, NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity, predicate_outcome
 from .schema import FIGURE_LABELS
 from .validate import sentence_bounds
 
@@ -218,6 +220,17 @@ def _figure(text: str, span: dict) -> dict | None:
     return {**span, "end": end, "label": label}
 
 
+def _without_breakdowns(text: str, spans: list[dict]) -> list[dict]:
+    """Drop the figures of a breakdown set off after another figure ("at least ten others, including 6
+    border guards and 4 civilians, were wounded": the spec annotates the total alone)."""
+    inside = []
+    for s in spans:
+        if s["label"] in FIGURE_LABELS and (m := BREAKDOWN.match(text, s["end"])):
+            inside.append(m.span())
+    return [s for s in spans
+            if not (s["label"] in FIGURE_LABELS and any(a <= s["start"] and s["end"] <= b for a, b in inside))]
+
+
 def _finish(tdoc: TokenizedDoc, spans: list[dict]) -> list[dict]:
     out = []
     for s in tidy_spans(spans, tdoc.text):
@@ -225,7 +238,7 @@ def _finish(tdoc: TokenizedDoc, spans: list[dict]) -> list[dict]:
             continue
         out.append({"start": s["start"], "end": s["end"], "label": s["label"],
                     "score": sum(s["probs"]) / len(s["probs"]), "first": s["first"], "last": s["last"]})
-    return out
+    return _without_breakdowns(tdoc.text, out)
 
 
 def decode(tdoc: TokenizedDoc, logprobs: dict[int, np.ndarray]) -> list[dict]:
