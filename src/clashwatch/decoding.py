@@ -14,7 +14,9 @@ Liberation Army"). The decoder finds the most probable tag sequence under constr
   Georgia"), and triggers and weapons may too
   anything ("missile strikes", "Taliban attacks"). Measured on every gold and synthetic document.
 
-After decoding, spans are trimmed to the spec's extent (`tidy_spans`), and a KILLED, INJURED or
+After decoding, spans are trimmed to the spec's extent (`tidy_spans`), a LOCATION is parted at a
+possessive before a name and loses a leading compass adjective ("Batken's Leilik district" -> "Batken"
++ "Leilik district", "western Batken region" -> "Batken region"), and a KILLED, INJURED or
 DISPLACED span must be a figure: one that holds no quantity is dropped, one with no head noun keeps its
 resultative ("more than 200 wounded"), the outcome its own words name decides its label ("Almost
 fifty deaths" is KILLED), else the verb that follows it, past a breakdown set off by commas ("at least
@@ -231,9 +233,33 @@ def _without_breakdowns(text: str, spans: list[dict]) -> list[dict]:
             if not (s["label"] in FIGURE_LABELS and any(a <= s["start"] and s["end"] <= b for a, b in inside))]
 
 
+_COMPASS = r"(?:(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?|central"
+_LEADING_COMPASS = re.compile(rf"(?:{_COMPASS})\s+(?=[A-Z])")
+_POSSESSIVE_NAME = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z])")
+# "St Martin's Island": a possessive inside one name, before a place-type word alone
+_TYPE_WORD = re.compile(r"(?:Island|Islands|Isle|Bay|Sea|Lake|River|Valley|Hill|Hills|Peak|Pass|Point|Reef|Bridge)$")
+
+
+def _location_pieces(text: str, span: dict) -> list[dict]:
+    """A LOCATION as the spec has it: containers each their own span ("Batken's Leilik district" ->
+    "Batken" + "Leilik district"), a compass adjective left out ("western Batken region" -> "Batken
+    region"; guidelines §2, seed 004)."""
+    start, end = span["start"], span["end"]
+    pieces = [(start, end)]
+    if (m := _POSSESSIVE_NAME.search(text, start, end)) and not _TYPE_WORD.match(text[m.end():end]):
+        pieces = [(start, m.start()), (m.end(), end)]
+    out = []
+    for a, b in pieces:
+        if c := _LEADING_COMPASS.match(text, a, b):
+            a = c.end()
+        out.append({**span, "start": a, "end": b})
+    return out
+
+
 def _finish(tdoc: TokenizedDoc, spans: list[dict]) -> list[dict]:
     out = []
-    for s in tidy_spans(spans, tdoc.text):
+    tidy = tidy_spans(spans, tdoc.text)
+    for s in [piece for s in tidy for piece in (_location_pieces(tdoc.text, s) if s["label"] == "LOCATION" else [s])]:
         if s["label"] in FIGURE_LABELS and (s := _figure(tdoc.text, s)) is None:
             continue
         out.append({"start": s["start"], "end": s["end"], "label": s["label"],
