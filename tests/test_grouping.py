@@ -186,7 +186,7 @@ def test_an_unattached_figure_is_kept_and_flagged():
 def test_a_figure_the_relation_head_left_alone_follows_the_specs_linking_rule():
     """Same sentence first, else the closest preceding clash mention however far back (a paragraph later
     still counts, as in seed 000's "10 people had died"); a figure before every clash stays unattached."""
-    from clashwatch.grouping import attach_figures
+    from clashwatch.grouping import attach_arguments
 
     text = ("300 people fled last year. Troops clashed near Osh on Monday. Almost fifty deaths have been counted.\n\n"
             "Talks began. Officials later said 12 people had died, and a shelling hit Kara-Suu.")
@@ -195,8 +195,26 @@ def test_a_figure_the_relation_head_left_alone_follows_the_specs_linking_rule():
 
     spans = [span("D", "300 people", "DISPLACED"), span("C", "clashed", "CLASH"),
              span("K", "Almost fifty deaths", "KILLED"), span("K2", "12 people", "KILLED"), span("S", "shelling", "CLASH")]
-    doc = attach_figures(Document("d", text, spans, []))
+    doc = attach_arguments(Document("d", text, spans, []))
     # K: two sentences on; K2: its own sentence has "shelling"; D comes before every clash
     assert sorted((r.head, r.tail) for r in doc.relations) == [("C", "K"), ("S", "K2")]
-    doc = attach_figures(Document("d", text.replace("shelling", "convoy  "), spans[:4], []))
+    doc = attach_arguments(Document("d", text.replace("shelling", "convoy  "), spans[:4], []))
     assert sorted((r.head, r.tail) for r in doc.relations) == [("C", "K"), ("C", "K2")]
+
+
+def test_a_place_time_or_weapon_the_relation_head_left_alone_joins_a_trigger_of_its_sentence():
+    """Seed 002's "Samarkand" and 004's "Surkh jamoat" sat in a ceasefire's sentence with no link, so no
+    record held them. A weapon goes to a clash, never a ceasefire; a place with no trigger in its
+    sentence stays alone (not reached back to, as a figure is)."""
+    from clashwatch.grouping import attach_arguments
+
+    text = ("Troops clashed with mortars. The two sides agreed a ceasefire in Samarkand with rockets. "
+            "Later, Osh was quiet.")
+
+    def span(sid, phrase, label):
+        return Span(sid, text.index(phrase), text.index(phrase) + len(phrase), label, phrase)
+
+    spans = [span("C", "clashed", "CLASH"), span("W", "mortars", "WEAPON"), span("F", "ceasefire", "CEASEFIRE"),
+             span("L", "Samarkand", "LOCATION"), span("W2", "rockets", "WEAPON"), span("L2", "Osh", "LOCATION")]
+    doc = attach_arguments(Document("d", text, spans, [Relation("C", "W", "weapon", 0.9)]))
+    assert sorted((r.head, r.tail, r.label) for r in doc.relations) == [("C", "W", "weapon"), ("F", "L", "place")]

@@ -27,7 +27,7 @@ import torch
 from .data import REL_CLASSES, SPAN2ID, TokenizedDoc, pad_batch, pair_allowed, sorted_windows, span_token_range
 from .data import tokenize_documents
 from .decoding import decode, decode_greedy
-from .grouping import GROUPINGS, apply_clusters, attach_figures, candidate_pairs, cluster_consensus, cluster_learned
+from .grouping import GROUPINGS, apply_clusters, attach_arguments, candidate_pairs, cluster_consensus, cluster_learned
 from .grouping import cluster_prior, mention_contexts, pair_features, triggers_of
 from .modeling import TRAIN_HINT, pool_spans
 from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
@@ -332,7 +332,7 @@ class Extractor:
         encoding of each trigger mention (a mention wider than any window has none: zeros)."""
         contexts = mention_contexts(doc, triggers_of(doc))
         if self.grouping == "prior" or not contexts:
-            return attach_figures(apply_clusters(doc, contexts, cluster_prior(contexts)))
+            return attach_arguments(apply_clusters(doc, contexts, cluster_prior(contexts)))
         pairs = candidate_pairs(contexts)
         prob = {}
         if pairs:
@@ -346,4 +346,4 @@ class Extractor:
             logits = head(later.float(), earlier.float(), sentences, features)
             prob = dict(zip(pairs, torch.sigmoid(logits).tolist()))
         clusterer = cluster_consensus if self.grouping == "consensus" else cluster_learned
-        return attach_figures(apply_clusters(doc, contexts, clusterer(contexts, prob)))
+        return attach_arguments(apply_clusters(doc, contexts, clusterer(contexts, prob)))
