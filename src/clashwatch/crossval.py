@@ -340,7 +340,8 @@ def write_crossval_report(out: Path, state: dict) -> None:
     page.para(f"Config {state['config']} ({state.get('max_steps')} steps for every variant); "
               f"{len(state['documents'])} gold documents; each fold trains on the others and scores the held-out "
               "one. Readouts score one trained model with the consensus grouping (the default: the one-event-per-type "
-              "prior, split only where the event head agrees), the learned event grouping alone, the prior alone "
+              "prior, split where a mention's sentence names another year, or where a linked time or place "
+              "conflicts and the event head agrees), the learned event grouping alone, the prior alone "
               "and the greedy (unconstrained) decoder. Std is the sample std over folds; 'vs baseline' is "
               "the mean per-article paired difference to the lexicon baseline with its bootstrap 95% interval.")
     for note in state.get("notes", []):

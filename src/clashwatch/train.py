@@ -537,7 +537,8 @@ Armed border clash events from English news (annotation spec v1.1): spans, relat
   encoder, classes none + the 9 relation labels, masked to the pairs the spec allows.
 - **Event head**: `event_head.safetensors` + `event_config.json`, scores pairs of trigger mentions anywhere in
   the document; `clashwatch.grouping` clusters them into events (by default the one-event-per-type prior,
-  split only where the event head agrees).
+  split where a mention's sentence names another year, or where a linked time or place conflicts and the
+  event head agrees).
 - **Base encoder**: `{config.base_model}`; windows of {config.data.max_length} tokens, stride {config.data.stride};
   {info['trainable_parameters']:,} trained parameters.
 - **Files**: `manifest.json` lists every file with its sha256, checked at load.
