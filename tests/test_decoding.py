@@ -191,11 +191,36 @@ def test_a_breakdown_of_a_figure_is_dropped_and_the_total_takes_the_verb_after_i
 def test_a_location_is_parted_at_a_possessive_and_loses_its_compass_adjective(tokenizer):
     """Seed 000's "Batken's Leilik district" came out as one LOCATION and matched neither gold place,
     seed 004's "western Batken region" missed "Batken region"; a possessive inside one name stays."""
-    text = "Troops fired in Batken's Leilik district, in Kyrgyzstan's western Batken region and on St Martin's Island."
+    text = ("Troops fired in Batken's Leilik district, in Kyrgyzstan's western Batken region, on St Martin's Island "
+            "and near the People's Republic of China.")
     words = [("Batken's", "B-LOCATION"), ("Leilik", "I-LOCATION"), ("district", "I-LOCATION"),
              ("Kyrgyzstan's", "B-LOCATION"), ("western", "I-LOCATION"), ("Batken", "I-LOCATION"),
-             ("region", "I-LOCATION"), ("St", "B-LOCATION"), ("Martin's", "I-LOCATION"), ("Island", "I-LOCATION")]
+             ("region", "I-LOCATION"), ("St", "B-LOCATION"), ("Martin's", "I-LOCATION"), ("Island", "I-LOCATION"),
+             ("People's", "B-LOCATION"), ("Republic", "I-LOCATION"), ("of", "I-LOCATION"), ("China", "I-LOCATION")]
     tdoc, logp = _noisy(tokenizer, text, words)
     assert _spans(tdoc, decode(tdoc, logp)) == [("Batken", "LOCATION"), ("Leilik district", "LOCATION"),
                                                ("Kyrgyzstan", "LOCATION"), ("Batken region", "LOCATION"),
-                                               ("St Martin's Island", "LOCATION")]
+                                               ("St Martin's Island", "LOCATION"),
+                                               ("People's Republic of China", "LOCATION")]
+
+
+@pytest.mark.parametrize("text, total, label, dropped", [
+    ("At least 3,000 residents, including 1,200 children, were evacuated.", "At least 3,000 residents", "DISPLACED",
+     ["1,200 children"]),
+    ("At least ten others, including 6 border guards, 3 police and 4 civilians, were wounded.", "At least ten others",
+     "INJURED", ["6 border guards", "3 police", "4 civilians"]),
+    ("Ten others, including 6 border guards and 4 civilians were wounded.", "Ten others", "INJURED",
+     ["6 border guards", "4 civilians"]),
+])
+def test_a_breakdown_runs_to_its_verb_past_thousands_lists_and_a_missing_comma(tokenizer, text, total, label, dropped):
+    words = [(w, ("B-" if n == 0 else "I-") + "KILLED") for phrase in [total] + dropped
+             for n, w in enumerate(phrase.split())]
+    tdoc, logp = _noisy(tokenizer, text, words)
+    assert _spans(tdoc, decode(tdoc, logp)) == [(total, label)]
+
+
+def test_a_figure_after_an_including_clause_with_no_quantity_is_kept(tokenizer):
+    text = "Fighting killed 12 soldiers, including in Vorukh where 4 civilians also died, officials said."
+    tdoc, logp = _noisy(tokenizer, text, [("12", "B-KILLED"), ("soldiers", "I-KILLED"), ("4", "B-KILLED"),
+                                          ("civilians", "I-KILLED")])
+    assert _spans(tdoc, decode(tdoc, logp)) == [("12 soldiers", "KILLED"), ("4 civilians", "KILLED")]

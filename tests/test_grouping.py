@@ -3,6 +3,8 @@ conflicting dates apart, the learned scorer follows its probabilities, and each 
 
 from __future__ import annotations
 
+import re
+
 from clashwatch.events import assemble_events
 from clashwatch.grouping import apply_clusters, candidate_pairs, cluster_consensus, cluster_learned, cluster_prior
 from clashwatch.grouping import mention_contexts
@@ -218,3 +220,32 @@ def test_a_place_time_or_weapon_the_relation_head_left_alone_joins_a_trigger_of_
              span("L", "Samarkand", "LOCATION"), span("W2", "rockets", "WEAPON"), span("L2", "Osh", "LOCATION")]
     doc = attach_arguments(Document("d", text, spans, [Relation("C", "W", "weapon", 0.9)]))
     assert sorted((r.head, r.tail, r.label) for r in doc.relations) == [("C", "W", "weapon"), ("F", "L", "place")]
+
+
+def test_the_publication_year_and_later_ones_do_not_part_a_mention_from_this_weeks_clash():
+    """With the publication date known, only a year before it parts a mention whatever the head says (here
+    sure they are one event): a later sentence dating this week's clash in full stays in it."""
+    def events(text, current_year=None):
+        spans = [Span(f"T{n}", m.start(), m.end(), "CLASH", m.group(), 0.9)
+                 for n, m in enumerate(re.finditer(r"clashed|fighting|clashes", text))]
+        contexts = mention_contexts(Document("d", text, spans, []), spans)
+        prob = {p: 0.99 for p in candidate_pairs(contexts)}
+        return len(cluster_consensus(contexts, prob, current_year=current_year))
+
+    dated = "Troops clashed on Wednesday. The fighting on 14 September 2022 killed 24 people."
+    assert events(dated, current_year=2022) == 1
+    assert events(dated) == 2  # no publication date: the year could be an earlier episode's
+    assert events("Troops clashed on Friday. In 2021, the fighting killed 50 people.", current_year=2022) == 2
+    assert events("Troops clashed on Friday. The fighting was the worst since mid-2021.") == 1
+
+
+def test_a_place_goes_to_the_trigger_closest_by_the_gap_between_them():
+    """"Heavy fighting erupted in Vorukh, breaking a truce": "fighting" ends 12 characters before
+    Vorukh, "truce" starts 13 after it ends (start to start, 20 against 19, the truce was closer)."""
+    from clashwatch.grouping import attach_arguments
+
+    text = "Heavy fighting erupted in Vorukh, breaking a truce."
+    spans = [Span("C", text.index("fighting"), text.index("fighting") + 8, "CLASH", "fighting"),
+             Span("L", text.index("Vorukh"), text.index("Vorukh") + 6, "LOCATION", "Vorukh"),
+             Span("F", text.index("truce"), text.index("truce") + 5, "CEASEFIRE", "truce")]
+    assert [(r.head, r.tail) for r in attach_arguments(Document("d", text, spans, [])).relations] == [("C", "L")]

@@ -30,7 +30,8 @@ import re
 import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
-from .normalize import BREAKDOWN, NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, figure_outcome, has_quantity, predicate_outcome
+from .normalize import (NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, breakdown_after, figure_outcome, has_quantity,
+                        predicate_outcome)
 from .schema import FIGURE_LABELS
 from .validate import sentence_bounds
 
@@ -225,19 +226,18 @@ def _figure(text: str, span: dict) -> dict | None:
 def _without_breakdowns(text: str, spans: list[dict]) -> list[dict]:
     """Drop the figures of a breakdown set off after another figure ("at least ten others, including 6
     border guards and 4 civilians, were wounded": the spec annotates the total alone)."""
-    inside = []
-    for s in spans:
-        if s["label"] in FIGURE_LABELS and (m := BREAKDOWN.match(text, s["end"])):
-            inside.append(m.span())
+    inside = [b for s in spans if s["label"] in FIGURE_LABELS and (b := breakdown_after(text, s["end"]))]
     return [s for s in spans
             if not (s["label"] in FIGURE_LABELS and any(a <= s["start"] and s["end"] <= b for a, b in inside))]
 
 
 _COMPASS = r"(?:(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?|central"
 _LEADING_COMPASS = re.compile(rf"(?:{_COMPASS})\s+(?=[A-Z])")
-_POSSESSIVE_NAME = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z])")
-# "St Martin's Island": a possessive inside one name, before a place-type word alone
-_TYPE_WORD = re.compile(r"(?:Island|Islands|Isle|Bay|Sea|Lake|River|Valley|Hill|Hills|Peak|Pass|Point|Reef|Bridge)$")
+# "Batken's Leilik district", "Georgia’s Shida Kartli region": a possessor and a named place of a lower
+# order, each its own span; a possessive inside one name ("People's Republic of China", "Martha's
+# Vineyard", "St Martin's Island") is left alone, since no administrative noun ends it
+_POSSESSIVE_PLACE = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z][^’']*\s(?:district|region|province|"
+                               r"village|town|city|area|county|oblast|governorate|state|municipality|sector)(?:[’']s\s|$))")
 
 
 def _location_pieces(text: str, span: dict) -> list[dict]:
@@ -245,9 +245,11 @@ def _location_pieces(text: str, span: dict) -> list[dict]:
     "Batken" + "Leilik district"), a compass adjective left out ("western Batken region" -> "Batken
     region"; guidelines §2, seed 004)."""
     start, end = span["start"], span["end"]
-    pieces = [(start, end)]
-    if (m := _POSSESSIVE_NAME.search(text, start, end)) and not _TYPE_WORD.match(text[m.end():end]):
-        pieces = [(start, m.start()), (m.end(), end)]
+    pieces = []
+    while m := _POSSESSIVE_PLACE.search(text[:end], start):
+        pieces.append((start, m.start()))
+        start = m.end()
+    pieces.append((start, end))
     out = []
     for a, b in pieces:
         if c := _LEADING_COMPASS.match(text, a, b):

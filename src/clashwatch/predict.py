@@ -215,7 +215,7 @@ class Extractor:
 
         tdocs = tokenize_documents(texts, self.tokenizer)
         out = []
-        for text, doc_id, result in zip(texts, doc_ids, self.run(tdocs, batch_size=batch_size)):
+        for text, doc_id, result in zip(texts, doc_ids, self.run(tdocs, batch_size=batch_size, published=published)):
             spans, relations = result if result else ([], [])
             ex = Extraction(doc_id, text, spans, relations, model=self.name)
             ex.events = assemble_events(ex.to_document(), published) if spans else []
@@ -225,10 +225,12 @@ class Extractor:
     # ------------------------------------------------------------ core
 
     def run(self, tdocs: list[TokenizedDoc | None], gold_spans: list[list[Span]] | None = None,
-            batch_size: int = 8, relations: bool = True) -> list[tuple[list[Span], list[Relation]] | None]:
+            batch_size: int = 8, relations: bool = True,
+            published: date | None = None) -> list[tuple[list[Span], list[Relation]] | None]:
         """Spans and relations for tokenised documents; with `gold_spans` the tagger is bypassed for the
         relation candidates (relation evaluation given gold spans); `relations=False` runs the tagger
-        alone (no relation head, no grouping; every relation list is empty)."""
+        alone (no relation head, no grouping; every relation list is empty); `published` keeps the
+        consensus grouping from reading the publication year or a later one as an earlier episode's."""
         with cpu_threads_for(self.model):
             encoded = self._encode(tdocs, batch_size)
             out = []
@@ -240,7 +242,7 @@ class Extractor:
                 if not relations or not encoded["hidden"][d]:  # no relations, or no token to read
                     out.append((spans, []))
                     continue
-                doc = self._relations(tdoc, spans, encoded, d)
+                doc = self._relations(tdoc, spans, encoded, d, published)
                 out.append((doc.spans, doc.relations))
             return out
 
@@ -291,7 +293,7 @@ class Extractor:
         return out
 
     @torch.inference_mode()
-    def _relations(self, tdoc, spans: list[Span], encoded, d) -> Document:
+    def _relations(self, tdoc, spans: list[Span], encoded, d, published: date | None = None) -> Document:
         """Relation votes per window (the window where both spans are most central wins), then the
         document-level grouping of trigger mentions."""
         t0 = time.perf_counter()
@@ -323,11 +325,12 @@ class Extractor:
         self.timings["relation_s"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         doc = self.group(Document("doc", tdoc.text, spans, relations), {k: v for k, (_, v) in reps.items()},
-                         hidden_size=encoded["hidden"][d][0][1].size(-1))
+                         hidden_size=encoded["hidden"][d][0][1].size(-1), published=published)
         self.timings["grouping_s"] += time.perf_counter() - t0
         return doc
 
-    def group(self, doc: Document, reps: dict[str, torch.Tensor], hidden_size: int) -> Document:
+    def group(self, doc: Document, reps: dict[str, torch.Tensor], hidden_size: int,
+              published: date | None = None) -> Document:
         """Trigger mentions -> events over the whole document (`grouping`), with `reps` the pooled
         encoding of each trigger mention (a mention wider than any window has none: zeros)."""
         contexts = mention_contexts(doc, triggers_of(doc))
@@ -345,5 +348,8 @@ class Extractor:
             features = torch.tensor([pair_features(contexts[i], contexts[j]) for i, j in pairs], device=device)
             logits = head(later.float(), earlier.float(), sentences, features)
             prob = dict(zip(pairs, torch.sigmoid(logits).tolist()))
-        clusterer = cluster_consensus if self.grouping == "consensus" else cluster_learned
-        return attach_arguments(apply_clusters(doc, contexts, clusterer(contexts, prob)))
+        if self.grouping == "consensus":
+            clusters = cluster_consensus(contexts, prob, current_year=published.year if published else None)
+        else:
+            clusters = cluster_learned(contexts, prob)
+        return attach_arguments(apply_clusters(doc, contexts, clusters))
