@@ -124,6 +124,8 @@ def test_crossval_keeps_going_after_a_failed_fold_and_merges_into_the_report(tmp
         assert (out / plot).exists()
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "Paired differences to the lexicon baseline" in md and "lexicon baseline" in md
+    # every record metric: the per-article mean (0.2, 0.4, 0.6) and the pooled F1 (tp 3, fp 0, fn 0)
+    assert "| seeds / learned | 3 | 0.400 / 1.000 (" in md and "| seeds+aug / prior | 2 |" in md
 
     report = evaluate(GOLD, None, tmp_path / "r", crossval_path=out / "metrics.json")
     md = (report / "report.md").read_text(encoding="utf-8")

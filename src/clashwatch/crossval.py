@@ -26,7 +26,7 @@ from .config import TrainConfig, config_from_dict, load_config, resolve_path
 from .corpus import load_export, task_from_document, write_export, write_json_atomic
 from .report import REPORTS_DIR, Page, bar_chart, crossval_section
 from .schema import ConfigError, Document
-from .scoring import HEADLINE, RECORD_METRICS, score
+from .scoring import HEADLINE, RECORD_METRICS, prf, score
 
 VARIANTS = ("seeds", "seeds+aug", "+synthetic", "+re3d", "all")
 READOUTS = {"consensus": {"grouping": "consensus"}, "learned": {"grouping": "learned"}, "prior": {"grouping": "prior"},
@@ -348,6 +348,7 @@ def write_crossval_report(out: Path, state: dict) -> None:
         page.para(note)
     crossval_section(page, state)
     _paired_table(page, summary)
+    _record_table(page, state)
     if curve:
         page.heading("Learning curve over the number of synthetic articles (+synthetic, learned grouping)")
         page.table(["synthetic articles", "folds"] + list(METRICS),
@@ -369,6 +370,32 @@ def _paired_table(page: Page, summary: dict) -> None:
     if rows:
         page.heading("Paired differences to the lexicon baseline (per article; mean [bootstrap 95% interval])")
         page.table(["variant / readout"] + list(METRICS), rows)
+
+
+def _record_table(page: Page, state: dict) -> None:
+    """Every record metric of each readout beside the baseline's on the same articles: the per-article
+    mean, the pooled F1 (tp/fp/fn summed over the articles) and the paired difference of the means."""
+    base = state.get("baseline", {})
+    groups: dict[str, dict[str, dict]] = {}
+    for f in state["folds"]:
+        for readout, r in f.get("readouts", {}).items():
+            groups.setdefault(f"{f['variant']} / {readout}", {})[f["held_out"]] = r["records"]
+    if not groups:
+        return
+    held = sorted({doc for recs in groups.values() for doc in recs})
+    groups["lexicon baseline"] = {doc: base[doc]["records"] for doc in held if doc in base}
+    rows = []
+    for name, recs in groups.items():
+        cells = []
+        for m in RECORD_METRICS:
+            mean = statistics.fmean(r[m]["f1"] for r in recs.values())
+            pooled = prf(*(sum(r[m][k] for r in recs.values()) for k in ("tp", "fp", "fn")))["f1"]
+            diffs = [r[m]["f1"] - base[doc]["records"][m]["f1"] for doc, r in recs.items() if doc in base]
+            delta = f" ({statistics.fmean(diffs):+.3f})" if name != "lexicon baseline" and diffs else ""
+            cells.append(f"{mean:.3f} / {pooled:.3f}{delta}")
+        rows.append([name, len(recs)] + cells)
+    page.heading("Record metrics: per-article mean / pooled F1 (paired difference of the means to the baseline)")
+    page.table(["variant / readout", "articles"] + list(RECORD_METRICS), rows)
 
 
 def _fold_tables(page: Page, state: dict) -> None:
