@@ -191,17 +191,18 @@ def test_a_breakdown_of_a_figure_is_dropped_and_the_total_takes_the_verb_after_i
 def test_a_location_is_parted_at_a_possessive_and_loses_its_compass_adjective(tokenizer):
     """Seed 000's "Batken's Leilik district" came out as one LOCATION and matched neither gold place,
     seed 004's "western Batken region" missed "Batken region"; a possessive inside one name stays."""
-    text = ("Troops fired in Batken's Leilik district, in Kyrgyzstan's western Batken region, on St Martin's Island "
-            "and near the People's Republic of China.")
+    text = ("Troops fired in Batken's Leilik district, in Kyrgyzstan's western Batken region, on St Martin's Island, "
+            "in Ukraine's Donetsk Oblast and near the People's Republic of China.")
     words = [("Batken's", "B-LOCATION"), ("Leilik", "I-LOCATION"), ("district", "I-LOCATION"),
              ("Kyrgyzstan's", "B-LOCATION"), ("western", "I-LOCATION"), ("Batken", "I-LOCATION"),
              ("region", "I-LOCATION"), ("St", "B-LOCATION"), ("Martin's", "I-LOCATION"), ("Island", "I-LOCATION"),
+             ("Ukraine's", "B-LOCATION"), ("Donetsk", "I-LOCATION"), ("Oblast", "I-LOCATION"),
              ("People's", "B-LOCATION"), ("Republic", "I-LOCATION"), ("of", "I-LOCATION"), ("China", "I-LOCATION")]
     tdoc, logp = _noisy(tokenizer, text, words)
     assert _spans(tdoc, decode(tdoc, logp)) == [("Batken", "LOCATION"), ("Leilik district", "LOCATION"),
                                                ("Kyrgyzstan", "LOCATION"), ("Batken region", "LOCATION"),
-                                               ("St Martin's Island", "LOCATION"),
-                                               ("People's Republic of China", "LOCATION")]
+                                               ("St Martin's Island", "LOCATION"), ("Ukraine", "LOCATION"),
+                                               ("Donetsk Oblast", "LOCATION"), ("People's Republic of China", "LOCATION")]
 
 
 @pytest.mark.parametrize("text, total, label, dropped", [
@@ -224,3 +225,16 @@ def test_a_figure_after_an_including_clause_with_no_quantity_is_kept(tokenizer):
     tdoc, logp = _noisy(tokenizer, text, [("12", "B-KILLED"), ("soldiers", "I-KILLED"), ("4", "B-KILLED"),
                                           ("civilians", "I-KILLED")])
     assert _spans(tdoc, decode(tdoc, logp)) == [("12 soldiers", "KILLED"), ("4 civilians", "KILLED")]
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Clashes killed 12 people, including 3 children and wounded 20 others.", ["12 people", "20 others"]),
+    ("Shelling killed 12 people, including 3 children in Vorukh where 20 were wounded.", ["12 people", "20"]),
+])
+def test_a_breakdown_stops_at_a_clause_of_its_own(tokenizer, text, kept):
+    """A review's cases: a breakdown with no closing comma ran to the sentence's end and took the
+    wounded with it."""
+    words = [(w, ("B-" if n == 0 else "I-") + "KILLED") for phrase in [kept[0], "3 children"] + kept[1:]
+             for n, w in enumerate(phrase.split())]
+    tdoc, logp = _noisy(tokenizer, text, words)
+    assert [t for t, _ in _spans(tdoc, decode(tdoc, logp))] == kept

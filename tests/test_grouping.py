@@ -237,6 +237,9 @@ def test_the_publication_year_and_later_ones_do_not_part_a_mention_from_this_wee
     assert events(dated) == 2  # no publication date: the year could be an earlier episode's
     assert events("Troops clashed on Friday. In 2021, the fighting killed 50 people.", current_year=2022) == 2
     assert events("Troops clashed on Friday. The fighting was the worst since mid-2021.") == 1
+    # this year's sentence may join this week's undated clash, not the 2019 episode (a review's case)
+    three = "Troops clashed on Friday. In 2019, fighting killed 9 people. The clashes on 14 September 2022 left 3 dead."
+    assert events(three, current_year=2022) == 2 and events(three) == 3
 
 
 def test_a_place_goes_to_the_trigger_closest_by_the_gap_between_them():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from clashwatch.predict import BatchItemError, Extraction, Extractor
-from clashwatch.schema import ModelNotFoundError
+from clashwatch.schema import ModelNotFoundError, Span
 
 pytestmark = pytest.mark.slow
 
@@ -149,3 +149,27 @@ def test_the_grouping_option_reaches_the_clusterer_and_consensus_needs_an_event_
     assert counts == {"learned": 4, "consensus": 2, "prior": 2}
     with pytest.raises(ConfigError, match="consensus"):
         Extractor(extractor.model.tagger, extractor.tokenizer)
+
+
+def test_the_publication_date_reaches_the_consensus_grouping(random_model, monkeypatch):
+    """extract, extract_batch and no date at all: the year the consensus reads is the one given."""
+    import clashwatch.predict as predict
+
+    seen = []
+    real = predict.cluster_consensus
+
+    def spy(contexts, prob, threshold=0.5, current_year=None):
+        seen.append(current_year)
+        return real(contexts, prob, threshold, current_year)
+
+    monkeypatch.setattr(predict, "cluster_consensus", spy)
+    extractor = Extractor.load(random_model, grouping="consensus", quiet=True)
+    extractor.model.event_head = _SaysDifferent()
+    # a random tagger finds no trigger in some texts: force two clash mentions into every document
+    monkeypatch.setattr(predict.Extractor, "_spans", lambda self, tdoc, encoded, d, gold: [
+        Span("T1", 7, 14, "CLASH", tdoc.text[7:14], 0.9), Span("T2", 19, 27, "CLASH", tdoc.text[19:27], 0.9)])
+    text = "Troops clashed and fighting went on."
+    extractor.extract(text, published="2022-09-17")
+    list(extractor.extract_batch([text, text], published="2021-01-05"))
+    extractor.extract(text)
+    assert seen == [2022, 2021, 2021, None]

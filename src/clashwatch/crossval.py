@@ -204,18 +204,24 @@ def baseline_summary(baseline: dict[str, dict], held_out: list[str]) -> dict:
     return out
 
 
-def _update(state: dict) -> None:
-    baseline = state.get("baseline", {})
-    state["summary"] = {}
+def variant_groups(state: dict) -> dict[str, list[dict]]:
+    """The folds of each variant; merged runs of +synthetic on corpora of different sizes stay apart, one
+    group per size ("+synthetic (350 synthetic)")."""
+    groups = {}
     for v in state["variants"]:
         folds = [f for f in state["folds"] if f["variant"] == v]
         sizes = sorted({f["synthetic"] for f in folds if f.get("synthetic") is not None})
-        # merged runs of +synthetic on corpora of different sizes stay apart, one row per size
-        groups = {f"{v} ({n} synthetic)": [f for f in folds if f.get("synthetic") == n] for n in sizes} \
+        groups |= {f"{v} ({n} synthetic)": [f for f in folds if f.get("synthetic") == n] for n in sizes} \
             if len(sizes) > 1 else {v: folds}
-        for name, group in groups.items():
-            for readout in READOUTS:
-                state["summary"][f"{name} / {readout}"] = summarise(group, readout, baseline)
+    return groups
+
+
+def _update(state: dict) -> None:
+    baseline = state.get("baseline", {})
+    state["summary"] = {}
+    for name, group in variant_groups(state).items():
+        for readout in READOUTS:
+            state["summary"][f"{name} / {readout}"] = summarise(group, readout, baseline)
     held = sorted({f["held_out"] for f in state["folds"]})
     state["summary"]["lexicon baseline"] = baseline_summary(baseline, held)
     # the +synthetic variant is the curve's last point: every synthetic article (of its run), same steps
@@ -373,29 +379,41 @@ def _paired_table(page: Page, summary: dict) -> None:
 
 
 def _record_table(page: Page, state: dict) -> None:
-    """Every record metric of each readout beside the baseline's on the same articles: the per-article
-    mean, the pooled F1 (tp/fp/fn summed over the articles) and the paired difference of the means."""
+    """Every record metric of each readout beside the baseline's, on the articles both were scored on:
+    the per-article mean, the pooled F1 (tp/fp/fn summed over the articles) and the paired difference of
+    the means."""
     base = state.get("baseline", {})
-    groups: dict[str, dict[str, dict]] = {}
-    for f in state["folds"]:
-        for readout, r in f.get("readouts", {}).items():
-            groups.setdefault(f"{f['variant']} / {readout}", {})[f["held_out"]] = r["records"]
-    if not groups:
-        return
-    held = sorted({doc for recs in groups.values() for doc in recs})
-    groups["lexicon baseline"] = {doc: base[doc]["records"] for doc in held if doc in base}
     rows = []
-    for name, recs in groups.items():
-        cells = []
-        for m in RECORD_METRICS:
-            mean = statistics.fmean(r[m]["f1"] for r in recs.values())
-            pooled = prf(*(sum(r[m][k] for r in recs.values()) for k in ("tp", "fp", "fn")))["f1"]
-            diffs = [r[m]["f1"] - base[doc]["records"][m]["f1"] for doc, r in recs.items() if doc in base]
-            delta = f" ({statistics.fmean(diffs):+.3f})" if name != "lexicon baseline" and diffs else ""
-            cells.append(f"{mean:.3f} / {pooled:.3f}{delta}")
-        rows.append([name, len(recs)] + cells)
-    page.heading("Record metrics: per-article mean / pooled F1 (paired difference of the means to the baseline)")
-    page.table(["variant / readout", "articles"] + list(RECORD_METRICS), rows)
+    for name, folds in variant_groups(state).items():
+        for readout in READOUTS:
+            recs = {f["held_out"]: f["readouts"][readout]["records"] for f in folds
+                    if readout in f.get("readouts", {}) and f["held_out"] in base}
+            if recs:
+                rows.append(_record_row(f"{name} / {readout}", recs, {d: base[d]["records"] for d in recs}))
+                rows.append(_record_row(f"lexicon baseline (those {len(recs)})", {d: base[d]["records"] for d in recs}))
+    if rows:
+        page.heading("Record metrics: per-article mean / pooled F1 (paired difference of the means to the baseline)")
+        page.table(["variant / readout", "articles"] + list(RECORD_METRICS), _unique(rows))
+
+
+def _record_row(name: str, recs: dict[str, dict], baseline: dict[str, dict] | None = None) -> list:
+    cells = []
+    for m in RECORD_METRICS:
+        mean = statistics.fmean(r[m]["f1"] for r in recs.values())
+        pooled = prf(*(sum(r[m][k] for r in recs.values()) for k in ("tp", "fp", "fn")))["f1"]
+        delta = f" ({mean - statistics.fmean(b[m]['f1'] for b in baseline.values()):+.3f})" if baseline else ""
+        cells.append(f"{mean:.3f} / {pooled:.3f}{delta}")
+    return [name, len(recs)] + cells
+
+
+def _unique(rows: list[list]) -> list[list]:
+    """Rows in order without repeats (the baseline's row recurs after every readout of the same folds)."""
+    seen, out = set(), []
+    for row in rows:
+        if tuple(row) not in seen:
+            seen.add(tuple(row))
+            out.append(row)
+    return out
 
 
 def _fold_tables(page: Page, state: dict) -> None:

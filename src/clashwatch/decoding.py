@@ -233,11 +233,12 @@ def _without_breakdowns(text: str, spans: list[dict]) -> list[dict]:
 
 _COMPASS = r"(?:(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?|central"
 _LEADING_COMPASS = re.compile(rf"(?:{_COMPASS})\s+(?=[A-Z])")
-# "Batken's Leilik district", "Georgia’s Shida Kartli region": a possessor and a named place of a lower
-# order, each its own span; a possessive inside one name ("People's Republic of China", "Martha's
-# Vineyard", "St Martin's Island") is left alone, since no administrative noun ends it
-_POSSESSIVE_PLACE = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z][^’']*\s(?:district|region|province|"
-                               r"village|town|city|area|county|oblast|governorate|state|municipality|sector)(?:[’']s\s|$))")
+# "Batken's Leilik district", "Ukraine's Donetsk Oblast": a possessor and a named place of a lower order,
+# each its own span; a possessive inside one name ("People's Republic of China", "Martha's Vineyard", "St
+# Martin's Island") is left alone, since no administrative noun ends it
+_ADMIN_NOUN = r"(?:[Dd]istrict|[Rr]egion|[Pp]rovince|[Vv]illage|[Tt]own|[Cc]ity|[Aa]rea|[Cc]ounty|[Oo]blast|[Gg]overnorate|" \
+              r"[Ss]tate|[Mm]unicipality|[Ss]ector)"
+_POSSESSIVE_PLACE = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z][^’']*\s{_ADMIN_NOUN}(?:[’']s\b|$))")
 
 
 def _location_pieces(text: str, span: dict) -> list[dict]:
@@ -254,7 +255,8 @@ def _location_pieces(text: str, span: dict) -> list[dict]:
     for a, b in pieces:
         if c := _LEADING_COMPASS.match(text, a, b):
             a = c.end()
-        out.append({**span, "start": a, "end": b})
+        if a < b:
+            out.append({**span, "start": a, "end": b})
     return out
 
 

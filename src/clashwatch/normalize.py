@@ -273,21 +273,27 @@ _BREAKDOWN_START = re.compile(
     r"(?:\s+(?:dead|killed|wounded|injured|hurt))?,\s*(?:including|among\s+them|among\s+whom)\s+"
     r"(?=(?:at\s+least|some|about|around|nearly|more\s+than)?\s*(?:\d|(?:%s)\b))"
     % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True)), re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[.;:\n]|,\s+(?:and|but|while|as|after|when|which|who|according)\b")
-_AUXILIARY = re.compile(r",?\s+(?:were|was|have|has|had|are|is)\b")
+_CLAUSE_END = re.compile(r"[.;:\n]|,\s+(?:and|but|while|as|after|when|which|who|according)\b"
+                         r"|\s+(?:where|while|when|which|who|after|as)\b|\s+(?:and|or)\s+\w+(?:ed|ing)\b")
+# what follows a breakdown: its closing comma before a word that is no further item ("..., were
+# wounded", "..., fled"), or the verb right after it ("... 4 civilians were wounded")
+_BREAKDOWN_END = re.compile(r",\s*(?=[a-z])(?!(?:and|or|%s)\b)|\s+(?=(?:were|was|have|has|had|are|is)\b)"
+                            % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True)))
 
 
 def breakdown_after(text: str, end: int) -> tuple[int, int] | None:
-    """The breakdown set off after a figure that ends at `end`, as (start, end): from its comma to the
-    verb that follows it ("..., were wounded") or else to its clause's end; None when the figure has
-    none (", including in Vorukh, where ..." is no breakdown: no quantity follows the cue)."""
+    """The breakdown set off after a figure that ends at `end`, as (start, end): from its comma to its
+    closing comma or the verb that follows it, else to the end of its clause, and never past a clause of
+    its own ("..., including 3 children and wounded 20 others", "... where 20 were wounded"); None when
+    the figure has none (", including in Vorukh, where ..." is no breakdown: no quantity follows the
+    cue)."""
     m = _BREAKDOWN_START.match(text, end)
     if not m:
         return None
     stop = _CLAUSE_END.search(text, m.end())
     limit = stop.start() if stop else len(text)
-    verb = _AUXILIARY.search(text, m.end(), limit)
-    return m.start(), verb.start() if verb else limit
+    close = _BREAKDOWN_END.search(text, m.end(), limit)
+    return m.start(), close.start() if close else limit
 
 
 def predicate_outcome(text: str, end: int) -> str | None:
