@@ -389,8 +389,9 @@ def _record_table(page: Page, state: dict) -> None:
             recs = {f["held_out"]: f["readouts"][readout]["records"] for f in folds
                     if readout in f.get("readouts", {}) and f["held_out"] in base}
             if recs:
-                rows.append(_record_row(f"{name} / {readout}", recs, {d: base[d]["records"] for d in recs}))
-                rows.append(_record_row(f"lexicon baseline (those {len(recs)})", {d: base[d]["records"] for d in recs}))
+                theirs = {d: base[d]["records"] for d in recs}
+                rows.append(_record_row(f"{name} / {readout}", recs, theirs))
+                rows.append(_record_row(f"lexicon baseline (those {len(recs)})", theirs))
     if rows:
         page.heading("Record metrics: per-article mean / pooled F1 (paired difference of the means to the baseline)")
         page.table(["variant / readout", "articles"] + list(RECORD_METRICS), _unique(rows))

@@ -11,10 +11,9 @@ cluster, in text order):
   cluster's (then the next cluster without a conflict, else a new one);
 - `consensus` (the default): the prior, plus a year named in the mention's sentence and in none of the
   cluster's (not after "since", and before the publication year when that is known) parts it from the
-  cluster; a conflict of linked times or places
-  only parts it when the event head agrees (no mention of the cluster above 0.5); where several
-  clusters are open to a mention, the head picks (the one holding its most probable earlier mention). Measured on the seed
-  cross-validation, and on the team's real articles where chaining every mention of a type beat the
+  cluster; a conflict of linked times or places only parts it when the event head agrees (no mention of
+  the cluster above 0.5); where several clusters are open to a mention, the head picks (the one holding
+  its most probable earlier mention). Measured on the seed cross-validation, and on the team's real articles where chaining every mention of a type beat the
   head (issue 12): the head alone splits one flare-up into several records (it learned from synthetic
   articles, most of which hold several episodes), the prior alone parts a toll from its clash when a
   linked time looks like another date.
@@ -196,10 +195,10 @@ def cluster_prior(contexts: list[MentionContext]) -> list[list[int]]:
 def cluster_consensus(contexts: list[MentionContext], prob: dict[tuple[int, int], float],
                       threshold: float = 0.5, current_year: int | None = None) -> list[list[int]]:
     """The prior with the event head as a check. A mention never joins a cluster when its sentence names
-    an episode's year the cluster's sentences do not (`_names_other_year`: the spec's earlier-year
-    episode; the head, trained on synthetic articles whose main episodes are mostly dated, kept seed
-    002's "In 2021, unprecedented clashes ... killed 50 people" in this week's clash at 0.88); a linked time or place conflict keeps it out only when the
-    head agrees (no mention of the cluster above `threshold`). Among the clusters it may join it joins
+    a year the cluster's sentences do not (`_names_other_year`: the spec's earlier-year episode; the
+    head, trained on synthetic articles whose main episodes are mostly dated, kept seed 002's "In 2021,
+    unprecedented clashes ... killed 50 people" in this week's clash at 0.88); a linked time or place
+    conflict keeps it out only when the head agrees (no mention of the cluster above `threshold`). Among the clusters it may join it joins
     the one with its most probable earlier mention (the most recently started on a tie). A mention the
     head keeps in a cluster despite a linked conflict adds its times and places to the cluster's, as in
     the prior: a later mention of that other date then no longer conflicts."""
@@ -268,7 +267,7 @@ def attach_arguments(doc: Document) -> Document:
     folds). An argument with no mention to take it stays unattached (a figure is then flagged in the
     extraction)."""
     linked = {r.tail for r in doc.relations if r.label in ROLE_LABELS}
-    triggers = sorted((s for s in doc.spans if s.label in TRIGGER_LABELS), key=lambda s: s.start)
+    triggers = triggers_of(doc)
     if not triggers:
         return doc
     sentence_of = sentence_index(doc.text)

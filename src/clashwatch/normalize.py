@@ -243,7 +243,8 @@ def normalize_time(text: str, published: date | None = None) -> str | None:
 # words that make a phrase a quantity without a number ("dozens dead", "a few soldiers", "scores of people")
 VAGUE_QUANTIFIERS = frozenset({"several", "dozens", "dozen", "scores", "score", "hundreds", "thousands", "tens",
                                "few", "handful", "number", "many", "numerous", "multiple", "countless"})
-_QUANTITY = re.compile(r"\d|\b(?:%s)\b" % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True)))
+_QUANTITY_WORDS = "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True))  # longest first
+_QUANTITY = re.compile(r"\d|\b(?:%s)\b" % _QUANTITY_WORDS)
 
 
 def has_quantity(text: str) -> bool:
@@ -271,14 +272,13 @@ _PREDICATE = re.compile(r"\s*(?:(?:were|was|are|is|have|has|had|been|being|repor
 # total alone; its verb comes after the breakdown)
 _BREAKDOWN_START = re.compile(
     r"(?:\s+(?:dead|killed|wounded|injured|hurt))?,\s*(?:including|among\s+them|among\s+whom)\s+"
-    r"(?=(?:at\s+least|some|about|around|nearly|more\s+than)?\s*(?:\d|(?:%s)\b))"
-    % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True)), re.IGNORECASE)
+    r"(?=(?:at\s+least|some|about|around|nearly|more\s+than)?\s*(?:\d|(?:%s)\b))" % _QUANTITY_WORDS, re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.;:\n]|,\s+(?:and|but|while|as|after|when|which|who|according)\b"
                          r"|\s+(?:where|while|when|which|who|after|as)\b|\s+(?:and|or)\s+\w+(?:ed|ing)\b")
 # what follows a breakdown: its closing comma before a word that is no further item ("..., were
 # wounded", "..., fled"), or the verb right after it ("... 4 civilians were wounded")
 _BREAKDOWN_END = re.compile(r",\s*(?=[a-z])(?!(?:and|or|%s)\b)|\s+(?=(?:were|was|have|has|had|are|is)\b)"
-                            % "|".join(sorted(NUMBER_WORDS | VAGUE_QUANTIFIERS, key=len, reverse=True)))
+                            % _QUANTITY_WORDS)
 
 
 def breakdown_after(text: str, end: int) -> tuple[int, int] | None:

@@ -215,7 +215,8 @@ class Extractor:
 
         tdocs = tokenize_documents(texts, self.tokenizer)
         out = []
-        for text, doc_id, result in zip(texts, doc_ids, self.run(tdocs, batch_size=batch_size, published=published)):
+        results = self.run(tdocs, batch_size=batch_size, published=published)
+        for text, doc_id, result in zip(texts, doc_ids, results):
             spans, relations = result if result else ([], [])
             ex = Extraction(doc_id, text, spans, relations, model=self.name)
             ex.events = assemble_events(ex.to_document(), published) if spans else []
