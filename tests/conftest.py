@@ -58,6 +58,7 @@ def save_random_model(out: Path, *, hidden: int = 64, max_length: int = 48, stri
     from clashwatch.data import ID2LABEL, LABEL2ID
     from clashwatch.encoders import resolve_base_model
     from clashwatch.grouping import N_FEATURES
+    from clashwatch.lexicon import Lexicon
     from clashwatch.modeling import EventHead, JointModel, RelationHead, save_model, write_manifest
 
     torch.manual_seed(0)
@@ -70,6 +71,7 @@ def save_random_model(out: Path, *, hidden: int = 64, max_length: int = 48, stri
         tagger.classifier.weight.mul_(40)
     model = JointModel(tagger, RelationHead(hidden, hidden_dim=32), EventHead(hidden, N_FEATURES, hidden_dim=32))
     save_model(model, tokenizer, out, "minilm")
+    Lexicon().save(out)
     (out / "config.yaml").write_text("base_model: minilm\ndata:\n  sources: [{path: annotations/gold.json}]\n"
                                      f"  max_length: {max_length}\n  stride: {stride}\n", encoding="utf-8")
     write_manifest(out, "minilm", lora=False)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from clashwatch.data import LABEL2ID, _token_tags, tokenize_document
+from clashwatch.lexicon import Lexicon
 from clashwatch.decoding import TAGS, decode, decode_greedy, one_hot_logprobs, tidy_spans, trim_span
 
 
@@ -31,11 +32,14 @@ def _gold_docs():
 
 
 def test_gold_tags_decode_back_to_the_gold_under_every_constraint(tokenizer):
-    """No constraint forbids what an annotator wrote: every gold and synthetic document round-trips."""
-    for doc in _gold_docs():
+    """No constraint forbids what an annotator wrote: every gold and synthetic document round-trips, with
+    the lexicon of places and demonyms they teach."""
+    docs = _gold_docs()
+    lexicon = Lexicon.from_documents(docs)
+    for doc in docs:
         tdoc = tokenize_document(doc.text, tokenizer)
         tags = {i: t for i, t in enumerate(_token_tags(doc, tdoc)) if t >= 0}
-        decoded = {(s["start"], s["end"], s["label"]) for s in decode(tdoc, one_hot_logprobs(tags))}
+        decoded = {(s["start"], s["end"], s["label"]) for s in decode(tdoc, one_hot_logprobs(tags), lexicon)}
         assert decoded == {(s.start, s.end, s.label) for s in doc.spans}, doc.doc_id
         assert all(tdoc.word_first[i] for i in tags)
 
@@ -52,7 +56,7 @@ def _noisy(tokenizer, text: str, words: list[tuple[str, str]], phrase: str | Non
             row[0] = 1.0
             rows[i] = row
     cursor = 0
-    for word, tag in words:
+    for word, tag, *sure in words:  # an optional third item: the tag's probability (else 0.6)
         start = text.index(word, cursor)
         cursor = start + len(word)
         for i in rows:
@@ -61,7 +65,7 @@ def _noisy(tokenizer, text: str, words: list[tuple[str, str]], phrase: str | Non
                 row = np.full(TAGS, fill)
                 if phrase is not None:
                     row[LABEL2ID[("I-" if a > text.index(words[0][0]) else "B-") + phrase]] = 0.3
-                row[LABEL2ID[tag]] = 0.6
+                row[LABEL2ID[tag]] = sure[0] if sure else 0.6
                 rows[i] = row
     logp = {i: np.log(r / r.sum()) for i, r in rows.items()}
     return tdoc, logp
@@ -238,3 +242,49 @@ def test_a_breakdown_stops_at_a_clause_of_its_own(tokenizer, text, kept):
              for n, w in enumerate(phrase.split())]
     tdoc, logp = _noisy(tokenizer, text, words)
     assert [t for t, _ in _spans(tdoc, decode(tdoc, logp))] == kept
+
+
+DEMONYMS = Lexicon(demonyms=frozenset({"Tajik", "Kyrgyz"}))
+PLACES = [
+    # seed 000: an outlet's name glued to the first word ("Alwaght- Tajikistan") became one LOCATION; the
+    # dateline goes, and the name joined by "and" to an actor takes the surer label
+    ("Alwaght- Tajikistan and Kyrgyzstan agreed on a truce.",
+     [("Alwaght-", "B-LOCATION"), ("Tajikistan", "I-LOCATION", 0.5), ("Kyrgyzstan", "B-ACTOR", 0.9)],
+     [("Tajikistan", "ACTOR"), ("Kyrgyzstan", "ACTOR")]),
+    # seed 004: "the border of Kyrgyzstan and Tajikistan" is one place (guidelines §2)
+    ("They called for a ceasefire on the border of Kyrgyzstan and Tajikistan.",
+     [("Kyrgyzstan", "B-LOCATION"), ("Tajikistan", "B-LOCATION")],
+     [("border of Kyrgyzstan and Tajikistan", "LOCATION")]),
+    # ... but a border between containers and their places names each of them
+    ("Shells fell on the border between Phitsanulok and Laos's Sainyabuli province.",
+     [("Phitsanulok", "B-LOCATION"), ("Laos", "B-LOCATION"), ("Sainyabuli", "B-LOCATION"), ("province", "I-LOCATION")],
+     [("Phitsanulok", "LOCATION"), ("Laos", "LOCATION"), ("Sainyabuli province", "LOCATION")]),
+    # seed 000: "an invasion attempt by Dushanbe" names the side that acted, not a place
+    ("Protesters decried an invasion attempt by Dushanbe.", [("invasion", "B-CLASH"), ("Dushanbe", "B-LOCATION")],
+     [("invasion", "CLASH"), ("Dushanbe", "ACTOR")]),
+    ("The enclave is surrounded by Kyrgyzstan.", [("Kyrgyzstan", "B-LOCATION")], [("Kyrgyzstan", "LOCATION")]),
+    # seed 004: a nationality adjective is no place ("fired at Tajik residents")
+    ("The Kyrgyz side fired at Tajik residents.", [("Tajik", "B-LOCATION")], []),
+    # seed 001: "the Kyrgyz region of Batkén" -> only the name; "the town of Voruj", "the Kyrgyz village of
+    # Kalacha" as one span -> only the name (guidelines §2, "type of Name")
+    ("Shooting hit the Kyrgyz region of Batkén near the town of Voruj and the Kyrgyz village of Kalacha.",
+     [("Kyrgyz", "B-LOCATION"), ("region", "I-LOCATION"), ("Batkén", "B-LOCATION"), ("town", "B-LOCATION"),
+      ("of", "I-LOCATION"), ("Voruj", "I-LOCATION"), ("Kyrgyz", "B-LOCATION"), ("village", "I-LOCATION"),
+      ("of", "I-LOCATION"), ("Kalacha", "I-LOCATION")],
+     [("Batkén", "LOCATION"), ("Voruj", "LOCATION"), ("Kalacha", "LOCATION")]),
+    # a description with a named country counts, as does a bank or a side (guidelines §2, §8.10)
+    ("Police entered the national waters of Karunde from the Russian bank of the Pasvik river.",
+     [("national", "B-LOCATION"), ("waters", "I-LOCATION"), ("of", "I-LOCATION"), ("Karunde", "I-LOCATION"),
+      ("Russian", "B-LOCATION"), ("bank", "I-LOCATION"), ("Pasvik", "B-LOCATION"), ("river", "I-LOCATION")],
+     [("national waters of Karunde", "LOCATION"), ("Russian bank", "LOCATION"), ("Pasvik river", "LOCATION")]),
+    # seed 004: the possessor of a place contains it ("Tajikistan’s Surkh jamoat"), never an actor
+    ("Agencies held talks in Tajikistan’s Surkh jamoat.",
+     [("Tajikistan", "B-ACTOR"), ("Surkh", "B-LOCATION"), ("jamoat", "I-LOCATION")],
+     [("Tajikistan", "LOCATION"), ("Surkh jamoat", "LOCATION")]),
+]
+
+
+@pytest.mark.parametrize("text, words, want", PLACES, ids=[p[0][:40] for p in PLACES])
+def test_places_come_out_as_the_guidelines_have_them(tokenizer, text, words, want):
+    tdoc, logp = _noisy(tokenizer, text, words)
+    assert _spans(tdoc, decode(tdoc, logp, DEMONYMS)) == want

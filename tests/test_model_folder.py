@@ -18,7 +18,8 @@ def model(random_model, tmp_path):
 
 @pytest.mark.parametrize("name", ["tagger/tokenizer.json", "tagger/tokenizer_config.json", "tagger/model.safetensors",
                                   "tagger/config.json", "relation_head.safetensors", "event_head.safetensors",
-                                  "relation_config.json", "event_config.json", "config.yaml", "manifest.json"])
+                                  "relation_config.json", "event_config.json", "config.yaml", "manifest.json",
+                                  "lexicon.json"])
 def test_a_missing_file_is_named(model, name):
     (model / name).unlink()
     with pytest.raises(ModelNotFoundError, match=name.split("/")[-1]):

@@ -44,7 +44,7 @@ def test_model_folder_layout(tiny_model):
 
     names = ("tagger/config.json", "tagger/model.safetensors", "tagger/tokenizer.json", "relation_head.safetensors",
              "relation_config.json", "event_head.safetensors", "event_config.json", "config.yaml", "training.json",
-             "README.md", "train_log.jsonl", "manifest.json")
+             "README.md", "train_log.jsonl", "manifest.json", "lexicon.json")
     for name in names:
         assert (tiny_model / name).exists(), name
     manifest = json.loads((tiny_model / "manifest.json").read_text())

@@ -295,7 +295,8 @@ def write_manifest(out_dir: Path, base_model: str, lora: bool) -> None:
 
 
 REQUIRED = ("tagger/config.json", "tagger/tokenizer.json", "tagger/tokenizer_config.json",
-            "relation_head.safetensors", "relation_config.json", "event_head.safetensors", "event_config.json")
+            "relation_head.safetensors", "relation_config.json", "event_head.safetensors", "event_config.json",
+            "lexicon.json")
 
 
 def check_model_folder(path: Path) -> dict:

@@ -29,6 +29,7 @@ from .data import tokenize_documents
 from .decoding import decode, decode_greedy
 from .grouping import GROUPINGS, apply_clusters, attach_arguments, candidate_pairs, cluster_consensus, cluster_learned
 from .grouping import cluster_prior, mention_contexts, pair_features, triggers_of
+from .lexicon import Lexicon
 from .modeling import TRAIN_HINT, pool_spans
 from .runtime import RUNTIMES, OnnxJointModel, cpu_threads_for
 from .schema import FIGURE_LABELS, ClashwatchError, ConfigError, Document, ModelNotFoundError, Relation, Span
@@ -118,7 +119,8 @@ class BatchItemError:
 
 class Extractor:
     def __init__(self, model, tokenizer, *, max_length: int = 256, stride: int = 64, name: str | None = None,
-                 device: str | torch.device = "cpu", grouping: str = "consensus", decoder: str = "viterbi"):
+                 device: str | torch.device = "cpu", grouping: str = "consensus", decoder: str = "viterbi",
+                 lexicon: Lexicon | None = None):
         if grouping not in GROUPINGS:
             raise ConfigError(f"grouping must be one of {GROUPINGS}, got {grouping!r}")
         if decoder not in DECODERS:
@@ -127,7 +129,7 @@ class Extractor:
             raise ConfigError(f"grouping={grouping!r} needs a model with an event head; use grouping='prior'")
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.stride, self.name, self.device = max_length, stride, name, torch.device(device)
-        self.grouping, self.decoder = grouping, decoder
+        self.grouping, self.decoder, self.lexicon = grouping, decoder, lexicon
         self.timings = {"tagger_s": 0.0, "relation_s": 0.0, "grouping_s": 0.0}
 
     @classmethod
@@ -157,7 +159,7 @@ class Extractor:
             print(f"clashwatch: model {path} ({kind} base encoder {manifest['base_model']}, {runtime} on {device}, "
                   f"loaded in {time.perf_counter() - started:.1f} s)", file=sys.stderr)
         return cls(model, tokenizer, max_length=max_length, stride=stride, name=path.name, device=device,
-                   grouping=grouping, decoder=decoder)
+                   grouping=grouping, decoder=decoder, lexicon=Lexicon.load(path))
 
     # ------------------------------------------------------------ public API
 
@@ -276,9 +278,9 @@ class Extractor:
         logprobs = encoded["logprobs"][d]
         if self.decoder == "greedy":  # the unconstrained argmax, kept to measure what the constraints give
             found = decode_greedy(tdoc, {t: int(v.argmax()) for t, v in logprobs.items()},
-                                  {t: float(np.exp(v.max())) for t, v in logprobs.items()})
+                                  {t: float(np.exp(v.max())) for t, v in logprobs.items()}, self.lexicon)
         else:
-            found = decode(tdoc, logprobs)
+            found = decode(tdoc, logprobs, self.lexicon)
         return [Span(f"T{n}", s["start"], s["end"], s["label"], tdoc.text[s["start"] : s["end"]], round(s["score"], 4))
                 for n, s in enumerate(found, 1)]
 

@@ -476,10 +476,12 @@ def train(config: TrainConfig, out_dir: Path | str, *, docs: list[Document] | No
 def save(run: Run, model, tokenizer, inputs: Inputs, events: dict, started: float, name: str) -> None:
     import torch
 
+    from .lexicon import Lexicon
     from .modeling import save_model, write_manifest
 
     config, out_dir = run.config, run.out_dir
     save_model(model, tokenizer, out_dir, config.base_model)
+    Lexicon.from_documents([d for s in inputs.sources for d in s.docs]).save(out_dir)
     (out_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     final = next((h["check"] for h in reversed(run.history) if "check" in h), None)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
