@@ -277,6 +277,8 @@ PLACES = [
      [("national", "B-LOCATION"), ("waters", "I-LOCATION"), ("of", "I-LOCATION"), ("Karunde", "I-LOCATION"),
       ("Russian", "B-LOCATION"), ("bank", "I-LOCATION"), ("Pasvik", "B-LOCATION"), ("river", "I-LOCATION")],
      [("national waters of Karunde", "LOCATION"), ("Russian bank", "LOCATION"), ("Pasvik river", "LOCATION")]),
+    # seed 002 ("in the Batken region" -> "Batken"): a name keeps the type noun after it
+    ("Clashes broke out in the Batken region.", [("Batken", "B-LOCATION")], [("Batken region", "LOCATION")]),
     # seed 004: the possessor of a place contains it ("Tajikistan’s Surkh jamoat"), never an actor
     ("Agencies held talks in Tajikistan’s Surkh jamoat.",
      [("Tajikistan", "B-ACTOR"), ("Surkh", "B-LOCATION"), ("jamoat", "I-LOCATION")],
@@ -288,3 +290,18 @@ PLACES = [
 def test_places_come_out_as_the_guidelines_have_them(tokenizer, text, words, want):
     tdoc, logp = _noisy(tokenizer, text, words)
     assert _spans(tdoc, decode(tdoc, logp, DEMONYMS)) == want
+
+
+@pytest.mark.parametrize("text, words, want", [
+    # seed 001: "the lack of a border delimitation agreement" became a ceasefire, and took Voruj as its place
+    ("The lack of a border delimitation agreement near Voruj is at the root of the conflict.",
+     [("border", "B-CEASEFIRE"), ("delimitation", "I-CEASEFIRE"), ("agreement", "I-CEASEFIRE"),
+      ("Voruj", "B-LOCATION"), ("conflict", "B-CLASH")],
+     [("Voruj", "LOCATION"), ("conflict", "CLASH")]),
+    ("No new clashes were reported overnight.", [("clashes", "B-CLASH")], []),
+    ("The ministry did not deny the air strikes.", [("air", "B-CLASH"), ("strikes", "I-CLASH")],
+     [("air strikes", "CLASH")]),
+])
+def test_a_negated_trigger_is_no_event(tokenizer, text, words, want):
+    tdoc, logp = _noisy(tokenizer, text, words)
+    assert _spans(tdoc, decode(tdoc, logp)) == want

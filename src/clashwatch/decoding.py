@@ -33,7 +33,7 @@ from .data import ID2LABEL, LABEL2ID, TokenizedDoc
 from .lexicon import TYPE_NOUNS, Lexicon
 from .normalize import (NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, breakdown_after, figure_outcome, has_quantity,
                         predicate_outcome)
-from .schema import FIGURE_LABELS
+from .schema import FIGURE_LABELS, TRIGGER_LABELS
 from .validate import sentence_bounds
 
 _TRIM = " \t\n\r,;:.\"'“”‘’«»()[]"
@@ -304,9 +304,17 @@ def _merge_borders(text: str, spans: list[dict]) -> list[dict]:
     return out
 
 
+# "in the Batken region": a name keeps the type noun after it (guidelines §2, "Name + type"); no gold or
+# synthetic place leaves one out
+_TYPE_AFTER = re.compile(r" (?:%s)\b" % "|".join(TYPE_NOUNS))
+
+
 def _named_place(text: str, span: dict, lexicon: Lexicon | None) -> dict | None:
-    """A LOCATION without its "type of" ("town of Voruj" -> "Voruj"), None for a nationality adjective
-    alone ("Tajik"); an actor when "by" names it as the side that acted."""
+    """A LOCATION with the type noun after it ("Batken" + "region") and without its "type of" ("town of
+    Voruj" -> "Voruj"), None for a nationality adjective alone ("Tajik"); an actor when "by" names it as
+    the side that acted."""
+    if m := _TYPE_AFTER.match(text, span["end"]):
+        span = {**span, "end": m.end()}
     words = text[span["start"]:span["end"]]
     if lexicon and lexicon.is_demonym(words):
         return None
@@ -368,11 +376,20 @@ def _places(text: str, spans: list[dict], lexicon: Lexicon | None) -> list[dict]
     return _without_type_descriptions(text, spans, lexicon)
 
 
+# "the lack of a border delimitation agreement", "no new clashes": a negated trigger is no event (guidelines
+# §5); no gold or synthetic trigger follows such a cue ("not" is left alone: "did not deny the air strikes")
+_NEGATION = re.compile(r"(?:\b(?:[Ll]ack|[Aa]bsence) of|\b[Nn]o)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+\s+){0,2}$")
+
+
+def _negated(text: str, span: dict) -> bool:
+    return span["label"] in TRIGGER_LABELS and bool(_NEGATION.search(text, max(0, span["start"] - 60), span["start"]))
+
+
 def _finish(tdoc: TokenizedDoc, spans: list[dict], lexicon: Lexicon | None = None) -> list[dict]:
     out = []
     tidy = tidy_spans(spans, tdoc.text)
     for s in [piece for s in tidy for piece in (_location_pieces(tdoc.text, s) if s["label"] == "LOCATION" else [s])]:
-        if s["label"] in FIGURE_LABELS and (s := _figure(tdoc.text, s)) is None:
+        if s["label"] in FIGURE_LABELS and (s := _figure(tdoc.text, s)) is None or _negated(tdoc.text, s):
             continue
         out.append(s)
     out = _places(tdoc.text, _without_breakdowns(tdoc.text, out), lexicon)
