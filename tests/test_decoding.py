@@ -279,6 +279,31 @@ PLACES = [
      [("national waters of Karunde", "LOCATION"), ("Russian bank", "LOCATION"), ("Pasvik river", "LOCATION")]),
     # seed 002 ("in the Batken region" -> "Batken"): a name keeps the type noun after it
     ("Clashes broke out in the Batken region.", [("Batken", "B-LOCATION")], [("Batken region", "LOCATION")]),
+    # a review's cases: the "and" rule before the border, over a whole chain, the surer label a place's
+    ("Fighting on the border of Kyrgyzstan and Tajikistan.",
+     [("Kyrgyzstan", "B-LOCATION", 0.9), ("Tajikistan", "B-ACTOR", 0.5)],
+     [("border of Kyrgyzstan and Tajikistan", "LOCATION")]),
+    ("The attack by Kyrgyzstan and Tajikistan failed.", [("Kyrgyzstan", "B-LOCATION"), ("Tajikistan", "B-LOCATION")],
+     [("Kyrgyzstan", "ACTOR"), ("Tajikistan", "ACTOR")]),
+    ("Shells hit Osh and Batken and Dushanbe.",
+     [("Osh", "B-LOCATION", 0.5), ("Batken", "B-ACTOR", 0.8), ("Dushanbe", "B-LOCATION", 0.9)],
+     [("Osh", "LOCATION"), ("Batken", "LOCATION"), ("Dushanbe", "LOCATION")]),
+    # "surrounded" in any case and a few words before "by" still make a place
+    ("Vorukh is surrounded on all sides by Kyrgyzstan.", [("Kyrgyzstan", "B-LOCATION")], [("Kyrgyzstan", "LOCATION")]),
+    ("Surrounded by Kyrgyzstan, Vorukh is cut off.", [("Kyrgyzstan", "B-LOCATION")], [("Kyrgyzstan", "LOCATION")]),
+    # a suspended hyphen is no dash; a spaced dash mid-line or in a headline parts two names, keeping both;
+    # a dateline in capitals goes
+    ("Fighters of Russian- and Turkish-backed forces clashed.",
+     [("Russian-", "B-ACTOR"), ("and", "I-ACTOR"), ("Turkish-backed", "I-ACTOR"), ("forces", "I-ACTOR")],
+     [("Russian- and Turkish-backed forces", "ACTOR")]),
+    ("Kyrgyzstan – Tajikistan\nTalks began.", [("Kyrgyzstan", "B-LOCATION"), ("–", "I-LOCATION"),
+                                               ("Tajikistan", "I-LOCATION")],
+     [("Kyrgyzstan", "LOCATION"), ("Tajikistan", "LOCATION")]),
+    ("KABUL — Taliban fighters fired.", [("KABUL", "B-ACTOR"), ("—", "I-ACTOR"), ("Taliban", "I-ACTOR"),
+                                          ("fighters", "I-ACTOR")], [("Taliban fighters", "ACTOR")]),
+    # "state" is an adjective here, and a type noun glued to a hyphen is no type noun
+    ("Tajikistan state media and Kyrgyzstan region-wide reports said so.",
+     [("Tajikistan", "B-LOCATION"), ("Kyrgyzstan", "B-LOCATION")], [("Tajikistan", "LOCATION"), ("Kyrgyzstan", "LOCATION")]),
     # seed 004: the possessor of a place contains it ("Tajikistan’s Surkh jamoat"), never an actor
     ("Agencies held talks in Tajikistan’s Surkh jamoat.",
      [("Tajikistan", "B-ACTOR"), ("Surkh", "B-LOCATION"), ("jamoat", "I-LOCATION")],
@@ -299,6 +324,9 @@ def test_places_come_out_as_the_guidelines_have_them(tokenizer, text, words, wan
       ("Voruj", "B-LOCATION"), ("conflict", "B-CLASH")],
      [("Voruj", "LOCATION"), ("conflict", "CLASH")]),
     ("No new clashes were reported overnight.", [("clashes", "B-CLASH")], []),
+    # the review's: "no" that negates another noun, and a headline's "no" before the next line
+    ("No casualties from shelling were reported.", [("shelling", "B-CLASH")], [("shelling", "CLASH")]),
+    ("Tajikistan says no\nClashes erupted on Friday.", [("Clashes", "B-CLASH")], [("Clashes", "CLASH")]),
     ("The ministry did not deny the air strikes.", [("air", "B-CLASH"), ("strikes", "I-CLASH")],
      [("air strikes", "CLASH")]),
 ])

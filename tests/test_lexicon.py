@@ -45,6 +45,9 @@ def test_the_lexicon_round_trips_and_a_missing_or_corrupt_file_is_named(tmp_path
     (tmp_path / FILE).write_text(json.dumps({"demonym": []}))
     with pytest.raises(ModelNotFoundError, match=FILE):
         Lexicon.load(tmp_path)
+    (tmp_path / FILE).write_text(json.dumps({"demonyms": "Tajik"}))  # a string, not a list of them
+    with pytest.raises(ModelNotFoundError, match=FILE):
+        Lexicon.load(tmp_path)
     (tmp_path / FILE).unlink()
     with pytest.raises(ModelNotFoundError, match=FILE):
         Lexicon.load(tmp_path)

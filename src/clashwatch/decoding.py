@@ -14,9 +14,9 @@ Liberation Army"). The decoder finds the most probable tag sequence under constr
   Georgia"), and triggers and weapons may too
   anything ("missile strikes", "Taliban attacks"). Measured on every gold and synthetic document.
 
-After decoding, spans are trimmed to the spec's extent (`tidy_spans`), a LOCATION is parted at a
-possessive before a name and loses a leading compass adjective ("Batken's Leilik district" -> "Batken"
-+ "Leilik district", "western Batken region" -> "Batken region"), and a KILLED, INJURED or
+After decoding, spans are trimmed to the spec's extent (`tidy_spans`), places and names are put as the
+guidelines have them (`places.py`: "Batken's Leilik district" -> "Batken" + "Leilik district", no place
+"Tajik", ...), a trigger after "lack of" or "no" is dropped (negated), and a KILLED, INJURED or
 DISPLACED span must be a figure: one that holds no quantity is dropped, one with no head noun keeps its
 resultative ("more than 200 wounded"), the outcome its own words name decides its label ("Almost
 fifty deaths" is KILLED), else the verb that follows it, past a breakdown set off by commas ("at least
@@ -30,7 +30,8 @@ import re
 import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
-from .lexicon import TYPE_NOUNS, Lexicon
+from .lexicon import Lexicon
+from .places import location_pieces, places
 from .normalize import (NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, breakdown_after, figure_outcome, has_quantity,
                         predicate_outcome)
 from .schema import FIGURE_LABELS, TRIGGER_LABELS
@@ -232,153 +233,12 @@ def _without_breakdowns(text: str, spans: list[dict]) -> list[dict]:
             if not (s["label"] in FIGURE_LABELS and any(a <= s["start"] and s["end"] <= b for a, b in inside))]
 
 
-_COMPASS = r"(?:(?:north|south)(?:-?(?:east|west))?|east|west)(?:ern)?|central"
-_LEADING_COMPASS = re.compile(rf"(?:{_COMPASS})\s+(?=[A-Z])")
-# "Batken's Leilik district", "Ukraine's Donetsk Oblast": a possessor and a named place of a lower order,
-# each its own span; a possessive inside one name ("People's Republic of China", "Martha's Vineyard", "St
-# Martin's Island") is left alone, since no administrative noun ends it
-_ADMIN_NOUN = "(?:%s)" % "|".join(f"[{n[0].upper()}{n[0]}]{n[1:]}" for n in TYPE_NOUNS)
-_POSSESSIVE_PLACE = re.compile(rf"[’']s\s+(?:(?:{_COMPASS})\s+)?(?=[A-Z][^’']*\s{_ADMIN_NOUN}(?:[’']s\b|$))")
-
-
-def _location_pieces(text: str, span: dict) -> list[dict]:
-    """A LOCATION as the spec has it: containers each their own span ("Batken's Leilik district" ->
-    "Batken" + "Leilik district"), a compass adjective left out ("western Batken region" -> "Batken
-    region"; guidelines §2, seed 004)."""
-    start, end = span["start"], span["end"]
-    pieces = []
-    while m := _POSSESSIVE_PLACE.search(text[:end], start):
-        pieces.append((start, m.start()))
-        start = m.end()
-    pieces.append((start, end))
-    out = []
-    for a, b in pieces:
-        if c := _LEADING_COMPASS.match(text, a, b):
-            a = c.end()
-        if a < b:
-            out.append({**span, "start": a, "end": b})
-    return out
-
-
-# a dash with a space after it, or one set off by spaces, parts two phrases ("Alwaght- Tajikistan": an
-# outlet's name glued to the first word); "Kyrgyz-Tajik" and "Chak-Amru" are one word
-_SPACED_DASH = re.compile(r"\s*[-–—]\s+|\s+[-–—]\s*")
-
-
-def _dash_pieces(text: str, span: dict) -> list[dict]:
-    """An actor or a place parted at a spaced dash; a piece that runs from a line's start to the dash is a
-    dateline or the outlet's tag (guidelines §5, boilerplate) and is dropped."""
-    out, start = [], span["start"]
-    for m in [*_SPACED_DASH.finditer(text, span["start"], span["end"]), None]:
-        end = m.start() if m else span["end"]
-        dateline = m is not None and (start == 0 or text[start - 1] == "\n")
-        if end > start and not dateline:
-            out.append({**span, "start": start, "end": end})
-        start = m.end() if m else start
-    return out
-
-
-# "border of Kyrgyzstan and Tajikistan" is one place (guidelines §2 and §8.9); "border between Congo's
-# North Kivu province and Rwanda's Rubavu district" names four
-_BORDER_OF = re.compile(r"\b[Bb]orders?\s+(?:of|between)\s+(?:the\s+)?$")
-_AND = re.compile(r"\s+and\s+(?:the\s+)?$")
-# "an invasion attempt by Dushanbe": a place after "by" is the side that acted (63 of the 64 names
-# after "by" in the gold and synthetic corpus are actors); "surrounded by Kyrgyzstan" stays a place
-_BY = re.compile(r"(?<!surrounded)(?<!bordered)(?<!flanked)(?<!encircled)(?<!ringed)(?<!separated)\s+by\s+$")
-# "the town of Voruj", "the Kyrgyz village of Kalacha": only the name (guidelines §2, "type of Name")
-# ("national waters of Karunde" is a description with a named country, which counts, like the border)
-_TYPE_OF = re.compile(r"(?:(?P<adj>[A-Z][\w’'-]*)\s+)?(?:[a-z][\w-]*\s+)*?(?:%s)\s+of\s+(?=[A-Z])" % "|".join(TYPE_NOUNS))
-
-
-def _merge_borders(text: str, spans: list[dict]) -> list[dict]:
-    out: list[dict] = []
-    for s in spans:
-        a = out[-1] if out else None
-        border = _BORDER_OF.search(text, max(0, a["start"] - 40), a["start"]) if a else None
-        if (a and border and s["label"] == a["label"] == "LOCATION" and _AND.fullmatch(text, a["end"], s["start"])
-                and not re.search(r"[’']s\b", text[border.start():s["end"] + 2])
-                and not any(o["end"] > border.start() for o in out[:-1])):
-            out[-1] = {**a, "start": border.start(), "end": s["end"], "probs": a["probs"] + s["probs"], "last": s["last"]}
-        else:
-            out.append(s)
-    return out
-
-
-# "in the Batken region": a name keeps the type noun after it (guidelines §2, "Name + type"); no gold or
-# synthetic place leaves one out
-_TYPE_AFTER = re.compile(r" (?:%s)\b" % "|".join(TYPE_NOUNS))
-
-
-def _named_place(text: str, span: dict, lexicon: Lexicon | None) -> dict | None:
-    """A LOCATION with the type noun after it ("Batken" + "region") and without its "type of" ("town of
-    Voruj" -> "Voruj"), None for a nationality adjective alone ("Tajik"); an actor when "by" names it as
-    the side that acted."""
-    if m := _TYPE_AFTER.match(text, span["end"]):
-        span = {**span, "end": m.end()}
-    words = text[span["start"]:span["end"]]
-    if lexicon and lexicon.is_demonym(words):
-        return None
-    if _BY.search(text, max(0, span["start"] - 20), span["start"]):
-        return {**span, "label": "ACTOR"}
-    m = _TYPE_OF.match(text, span["start"], span["end"])
-    if m and (m["adj"] is None or (lexicon and lexicon.is_demonym(m["adj"]))):
-        return {**span, "start": m.end()}
-    return span
-
-
-def _without_type_descriptions(text: str, spans: list[dict], lexicon: Lexicon | None) -> list[dict]:
-    """Drop "Kyrgyz region" of "the Kyrgyz region of Batkén": a nationality adjective and a type, followed by
-    "of" and the place's name, describe that place (guidelines §2); "the Russian bank of the Pasvik river"
-    names a position, which counts (§8.10)."""
-    if lexicon is None:
-        return spans
-    out = []
-    for i, s in enumerate(spans):
-        nxt = spans[i + 1] if i + 1 < len(spans) else None
-        words = text[s["start"]:s["end"]].split()
-        if (s["label"] == "LOCATION" and nxt and nxt["label"] == "LOCATION" and lexicon.is_demonym(words[0])
-                and len(words) > 1 and all(w[:1].islower() for w in words[1:]) and words[-1] in TYPE_NOUNS
-                and re.fullmatch(r"\s+of\s+(?:the\s+)?", text[s["end"]:nxt["start"]])):
-            continue
-        out.append(s)
-    return out
-
-
-def _is_name(words: str) -> bool:
-    return all(w[:1].isupper() for w in words.split())
-
-
-def _name_roles(text: str, spans: list[dict]) -> list[dict]:
-    """Two names joined by "and" share a role, the surer one's ("Tajikistan and Kyrgyzstan have agreed":
-    not a place and an actor); a name with a possessive before a place contains it ("Tajikistan's Surkh
-    jamoat"). In the gold and synthetic corpus, 410 of 412 actor or place names joined by "and" share
-    their label (the two others are no pair of names), and 54 of 54 possessors of a place are places."""
-    out = [dict(s) for s in spans]
-    for a, b in zip(out, out[1:]):
-        gap = text[a["end"]:b["start"]]
-        pair = {a["label"], b["label"]} == {"ACTOR", "LOCATION"}
-        if pair and re.fullmatch(r"\s+and\s+", gap) and _is_name(text[a["start"]:a["end"]]) \
-                and _is_name(text[b["start"]:b["end"]]):
-            sure = max((a, b), key=lambda s: sum(s["probs"]) / len(s["probs"]))
-            a["label"] = b["label"] = sure["label"]
-        elif a["label"] == "ACTOR" and b["label"] == "LOCATION" and re.fullmatch(r"[’']s\s+", gap) \
-                and _is_name(text[a["start"]:a["end"]]):
-            a["label"] = "LOCATION"
-    return out
-
-
-def _places(text: str, spans: list[dict], lexicon: Lexicon | None) -> list[dict]:
-    """The guidelines' places (§2, §5, §8.9): borders of two countries whole, names without their type or
-    nationality adjective, datelines out, a place after "by" an actor, names joined by "and" one role."""
-    spans = [p for s in spans for p in (_dash_pieces(text, s) if s["label"] in ("ACTOR", "LOCATION") else [s])]
-    spans = _name_roles(text, _merge_borders(text, spans))
-    spans = [p for s in spans if (p := _named_place(text, s, lexicon) if s["label"] == "LOCATION" else s)]
-    return _without_type_descriptions(text, spans, lexicon)
-
-
 # "the lack of a border delimitation agreement", "no new clashes": a negated trigger is no event (guidelines
-# §5); no gold or synthetic trigger follows such a cue ("not" is left alone: "did not deny the air strikes")
-_NEGATION = re.compile(r"(?:\b(?:[Ll]ack|[Aa]bsence) of|\b[Nn]o)\s+(?:an?\s+|the\s+|any\s+)?(?:[\w-]+\s+){0,2}$")
+# §5); no gold or synthetic trigger follows such a cue ("not" is left alone: "did not deny the air strikes",
+# and so is "no casualties from shelling"); one space between words, so a headline's "no" never reaches
+# the next line
+_NEGATION = re.compile(r"(?:\b(?:[Ll]ack|[Aa]bsence) of (?:(?:an?|the|any) )?(?:[\w-]+ ){0,2}"
+                       r"|\b[Nn]o (?:(?:new|further|fresh|renewed|more) )?)$")
 
 
 def _negated(text: str, span: dict) -> bool:
@@ -388,19 +248,19 @@ def _negated(text: str, span: dict) -> bool:
 def _finish(tdoc: TokenizedDoc, spans: list[dict], lexicon: Lexicon | None = None) -> list[dict]:
     out = []
     tidy = tidy_spans(spans, tdoc.text)
-    for s in [piece for s in tidy for piece in (_location_pieces(tdoc.text, s) if s["label"] == "LOCATION" else [s])]:
-        if s["label"] in FIGURE_LABELS and (s := _figure(tdoc.text, s)) is None or _negated(tdoc.text, s):
-            continue
-        out.append(s)
-    out = _places(tdoc.text, _without_breakdowns(tdoc.text, out), lexicon)
-    return [{"start": s["start"], "end": s["end"], "label": s["label"], "score": sum(s["probs"]) / len(s["probs"]),
-             "first": s["first"], "last": s["last"]} for s in out]
+    for s in [piece for s in tidy for piece in (location_pieces(tdoc.text, s) if s["label"] == "LOCATION" else [s])]:
+        if s["label"] in FIGURE_LABELS:
+            s = _figure(tdoc.text, s)
+        if s is not None and not _negated(tdoc.text, s):
+            out.append(s)
+    out = places(tdoc.text, _without_breakdowns(tdoc.text, out), lexicon)
+    return [{"start": s["start"], "end": s["end"], "label": s["label"], "score": sum(s["probs"]) / len(s["probs"])}
+            for s in out]
 
 
 def decode(tdoc: TokenizedDoc, logprobs: dict[int, np.ndarray], lexicon: Lexicon | None = None) -> list[dict]:
     """Spans of a document from its word-first tokens' tag log-probabilities (token index -> [TAGS]),
-    constrained as the module says; each span has start, end, label, score (mean tag probability),
-    first and last token."""
+    constrained as the module says; each span has start, end, label and score (mean tag probability)."""
     tokens = [t for t in sorted(logprobs) if not _inner_dash(tdoc, t)]
     if not tokens:
         return []

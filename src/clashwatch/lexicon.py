@@ -74,8 +74,10 @@ class Lexicon:
     def load(cls, model_dir: str | Path) -> "Lexicon":
         path = Path(model_dir) / FILE
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(frozenset(map(str, data["demonyms"])))
+            words = json.loads(path.read_text(encoding="utf-8"))["demonyms"]
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise TypeError("demonyms must be a list of strings")
+            return cls(frozenset(words))
         except FileNotFoundError:
             raise ModelNotFoundError(f"{model_dir} lacks {FILE} (the decoder's demonyms, learned from the training "
                                      "documents); retrain the model") from None
