@@ -1,5 +1,6 @@
-"""What the training documents say about names: the nationality adjectives they use, kept with the model
-(`lexicon.json`) so the decoder can tell "Tajik" from "Tajikistan".
+"""What the training documents say about names: the nationality adjectives they use and the names with
+"and" inside them, kept with the model (`lexicon.json`) so the decoder can tell "Tajik" from "Tajikistan"
+and "Jammu and Kashmir" (one place) from "Tajikistan and Kyrgyzstan" (two sides).
 
 The tagger often calls a nationality adjective a place: "fired at Tajik residents" -> LOCATION "Tajik",
 "the Kyrgyz region of Batkén" -> LOCATION "Kyrgyz region" (guidelines §2: "type of Name" keeps only the
@@ -8,7 +9,8 @@ actor or a weapon ("Tajik troops", "Rwandan army"), never annotate as a place or
 type" place, and that shares its first four letters with a place they do annotate ("Tajik" and
 "Tajikistan", "Indian" and "India"). "Kandahar police" makes no demonym of "Kandahar": no other place
 begins "Kand". Built from the training documents alone, so a cross-validation fold never learns a
-held-out article's words."""
+held-out article's words. A name with "and" is a whole annotated actor or place of two capitalised words
+joined by "and"; any other such pair is two names (guidelines §2: coordinated names are split)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ FILE = "lexicon.json"
 TYPE_NOUNS = ("district", "region", "province", "village", "town", "city", "area", "county", "oblast", "governorate",
               "state", "municipality", "sector", "port", "island", "hamlet", "settlement", "enclave")
 _STEM = 4
+AND_NAME = re.compile(r"[A-Z][\w’'-]* and [A-Z][\w’'-]*")
 
 
 def _is_modifier(words: list[str]) -> bool:
@@ -36,17 +39,21 @@ def _is_modifier(words: list[str]) -> bool:
 @dataclass(frozen=True)
 class Lexicon:
     demonyms: frozenset[str] = field(default_factory=frozenset)
+    and_names: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_documents(cls, docs: list[Document]) -> "Lexicon":
         places: set[str] = set()
         place_words: set[str] = set()  # whole places and the names of "Name + type" places
         modifiers: set[str] = set()
+        and_names: set[str] = set()
         lower: set[str] = set()  # "Border guards", "Armed men": a common word capitalised, not a demonym
         for doc in docs:
             lower.update(re.findall(r"\b[a-z][\w-]*", doc.text))
             for s in doc.spans:
                 words = s.text.split()
+                if s.label in ("ACTOR", "LOCATION") and AND_NAME.fullmatch(s.text):
+                    and_names.add(s.text)
                 if s.label == "LOCATION":
                     places.add(s.text)
                     place_words.add(s.text)
@@ -57,13 +64,16 @@ class Lexicon:
         firsts = {p.split()[0] for p in places}
         demonyms = {w for w in modifiers if w not in place_words and w.lower() not in lower and len(w) >= _STEM
                     and any(p != w and p[:_STEM] == w[:_STEM] for p in firsts)}
-        return cls(frozenset(demonyms))
+        return cls(frozenset(demonyms), frozenset(and_names))
 
     def is_demonym(self, word: str) -> bool:
         return word in self.demonyms
 
+    def is_and_name(self, words: str) -> bool:
+        return words in self.and_names
+
     def to_dict(self) -> dict:
-        return {"demonyms": sorted(self.demonyms)}
+        return {"demonyms": sorted(self.demonyms), "and_names": sorted(self.and_names)}
 
     def save(self, model_dir: str | Path) -> None:
         from .corpus import write_json_atomic
@@ -74,12 +84,13 @@ class Lexicon:
     def load(cls, model_dir: str | Path) -> "Lexicon":
         path = Path(model_dir) / FILE
         try:
-            words = json.loads(path.read_text(encoding="utf-8"))["demonyms"]
-            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-                raise TypeError("demonyms must be a list of strings")
-            return cls(frozenset(words))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            lists = [data["demonyms"], data["and_names"]]
+            if not all(isinstance(x, list) and all(isinstance(w, str) for w in x) for x in lists):
+                raise TypeError("demonyms and and_names must be lists of strings")
+            return cls(*map(frozenset, lists))
         except FileNotFoundError:
-            raise ModelNotFoundError(f"{model_dir} lacks {FILE} (the decoder's demonyms, learned from the training "
-                                     "documents); retrain the model") from None
+            raise ModelNotFoundError(f"{model_dir} lacks {FILE} (the decoder's demonyms and names with 'and', "
+                                     "learned from the training documents); retrain the model") from None
         except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as e:
             raise ModelNotFoundError(f"{path} is corrupt ({e}); retrain the model") from None

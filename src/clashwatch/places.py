@@ -10,6 +10,7 @@ checked against the annotation of every gold and synthetic article (the decoder'
   Batkén), told from a country by the model's lexicon (`lexicon.py`);
 - "the border of Kyrgyzstan and Tajikistan" is one place;
 - a spaced dash parts two phrases, and a dateline glued to a name goes ("Alwaght- Tajikistan");
+  "Tajikistan and Kyrgyzstan" is two names unless the training documents annotate the pair whole;
 - names joined by "and" share one role, a place after "by" is the side that acted ("an invasion attempt
   by Dushanbe"), the possessor of a place is a place ("Tajikistan's Surkh jamoat").
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import TYPE_NOUNS, Lexicon
+from .lexicon import AND_NAME, TYPE_NOUNS, Lexicon
 
 NAME_LABELS = ("ACTOR", "LOCATION")
 _SPACE = r"[^\S\n]+"  # spaces that do not leave the line
@@ -85,6 +86,16 @@ def _is_dateline(text: str, start: int, dash: re.Match) -> bool:
     """A piece from a line's start to a dash glued to it ("Alwaght-") or in capitals ("KABUL —")."""
     at_line_start = start == 0 or text[start - 1] == "\n"
     return at_line_start and (not dash.group(0)[0].isspace() or text[start:dash.start()].isupper())
+
+
+def and_pieces(text: str, span: dict, lexicon: Lexicon | None) -> list[dict]:
+    """"Tajikistan and Kyrgyzstan" as one actor or place is two (§2: coordinated names are split), unless
+    the training documents annotate it whole ("Jammu and Kashmir")."""
+    words = text[span["start"]:span["end"]]
+    if not AND_NAME.fullmatch(words) or (lexicon and lexicon.is_and_name(words)):
+        return [span]
+    first_end = span["start"] + words.index(" and ")
+    return [{**span, "end": first_end}, {**span, "start": first_end + len(" and ")}]
 
 
 def dash_pieces(text: str, span: dict) -> list[dict]:
@@ -192,7 +203,8 @@ def _without_type_descriptions(text: str, spans: list[dict], lexicon: Lexicon | 
 
 def places(text: str, spans: list[dict], lexicon: Lexicon | None) -> list[dict]:
     """The spans, in order, with places and names as the module says."""
-    spans = [p for s in spans for p in (dash_pieces(text, s) if s["label"] in NAME_LABELS else [s])]
+    spans = [q for s in spans for p in (dash_pieces(text, s) if s["label"] in NAME_LABELS else [s])
+             for q in (and_pieces(text, p, lexicon) if p["label"] in NAME_LABELS else [p])]
     spans = _with_type_nouns(text, _merge_borders(text, _name_roles(text, spans)))
     spans = [p for s in spans if (p := _named_place(text, s, lexicon) if s["label"] == "LOCATION" else s)]
     return _without_type_descriptions(text, spans, lexicon)
