@@ -310,6 +310,12 @@ PLACES = [
      [("Tajikistan", "B-ACTOR"), ("and", "I-ACTOR"), ("Kyrgyzstan", "I-ACTOR"), ("Jammu", "B-LOCATION"),
       ("and", "I-LOCATION"), ("Kashmir", "I-LOCATION")],
      [("Tajikistan", "ACTOR"), ("Kyrgyzstan", "ACTOR"), ("Jammu and Kashmir", "LOCATION")]),
+    # seed 001: two leaders' names; an institution's name with "and" in it stays whole
+    ("Sadir Zhaparov and Emomali Rakhmon met the Defence and Security Forces.",
+     [("Sadir", "B-ACTOR"), ("Zhaparov", "I-ACTOR"), ("and", "I-ACTOR"), ("Emomali", "I-ACTOR"),
+      ("Rakhmon", "I-ACTOR"), ("Defence", "B-ACTOR"), ("and", "I-ACTOR"), ("Security", "I-ACTOR"),
+      ("Forces", "I-ACTOR")],
+     [("Sadir Zhaparov", "ACTOR"), ("Emomali Rakhmon", "ACTOR"), ("Defence and Security Forces", "ACTOR")]),
     # seed 004: the possessor of a place contains it ("Tajikistan’s Surkh jamoat"), never an actor
     ("Agencies held talks in Tajikistan’s Surkh jamoat.",
      [("Tajikistan", "B-ACTOR"), ("Surkh", "B-LOCATION"), ("jamoat", "I-LOCATION")],

@@ -9,8 +9,9 @@ actor or a weapon ("Tajik troops", "Rwandan army"), never annotate as a place or
 type" place, and that shares its first four letters with a place they do annotate ("Tajik" and
 "Tajikistan", "Indian" and "India"). "Kandahar police" makes no demonym of "Kandahar": no other place
 begins "Kand". Built from the training documents alone, so a cross-validation fold never learns a
-held-out article's words. A name with "and" is a whole annotated actor or place of two capitalised words
-joined by "and"; any other such pair is two names (guidelines §2: coordinated names are split)."""
+held-out article's words. A name with "and" is a whole annotated actor or place of two names of one
+shape joined by "and" (`and_parts`); any other such pair is two names (guidelines §2: coordinated names
+are split)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,20 @@ FILE = "lexicon.json"
 TYPE_NOUNS = ("district", "region", "province", "village", "town", "city", "area", "county", "oblast", "governorate",
               "state", "municipality", "sector", "port", "island", "hamlet", "settlement", "enclave")
 _STEM = 4
-AND_NAME = re.compile(r"[A-Z][\w’'-]* and [A-Z][\w’'-]*")
+_NAME_WORD = re.compile(r"[A-Z][\w’'-]*")
+
+
+def and_parts(words: str) -> tuple[str, str] | None:
+    """The two names of "Tajikistan and Kyrgyzstan" or "Sadir Zhaparov and Emomali Rakhmon": capitalised
+    words on both sides, as many on each; "Defence and Security Forces" or "Trinidad and Tobago Coast
+    Guard" are one name (the sides differ in shape)."""
+    parts = words.split(" and ")
+    if len(parts) != 2:
+        return None
+    a, b = (p.split(" ") for p in parts)
+    if len(a) != len(b) or not all(_NAME_WORD.fullmatch(w) for w in a + b):
+        return None
+    return parts[0], parts[1]
 
 
 def _is_modifier(words: list[str]) -> bool:
@@ -52,7 +66,7 @@ class Lexicon:
             lower.update(re.findall(r"\b[a-z][\w-]*", doc.text))
             for s in doc.spans:
                 words = s.text.split()
-                if s.label in ("ACTOR", "LOCATION") and AND_NAME.fullmatch(s.text):
+                if s.label in ("ACTOR", "LOCATION") and and_parts(s.text):
                     and_names.add(s.text)
                 if s.label == "LOCATION":
                     places.add(s.text)

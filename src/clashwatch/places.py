@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import AND_NAME, TYPE_NOUNS, Lexicon
+from .lexicon import TYPE_NOUNS, Lexicon, and_parts
 
 NAME_LABELS = ("ACTOR", "LOCATION")
 _SPACE = r"[^\S\n]+"  # spaces that do not leave the line
@@ -92,7 +92,7 @@ def and_pieces(text: str, span: dict, lexicon: Lexicon | None) -> list[dict]:
     """"Tajikistan and Kyrgyzstan" as one actor or place is two (§2: coordinated names are split), unless
     the training documents annotate it whole ("Jammu and Kashmir")."""
     words = text[span["start"]:span["end"]]
-    if not AND_NAME.fullmatch(words) or (lexicon and lexicon.is_and_name(words)):
+    if not and_parts(words) or (lexicon and lexicon.is_and_name(words)):
         return [span]
     first_end = span["start"] + words.index(" and ")
     return [{**span, "end": first_end}, {**span, "start": first_end + len(" and ")}]
