@@ -534,7 +534,8 @@ def model_card(config: TrainConfig, info: dict, name: str) -> str:
 Armed border clash events from English news (annotation spec v1.1): spans, relations and event records.
 
 - **Tagger**: {tagger}; IOB2 over the 9 span labels, label map in `tagger/config.json`, decoded by a
-  constrained Viterbi (`clashwatch.decoding`).
+  constrained Viterbi (`clashwatch.decoding`); places and names put as the guidelines have them
+  (`clashwatch.places`) with `lexicon.json`, the demonyms and names with "and" of the training documents.
 - **Relation head**: `relation_head.safetensors` + `relation_config.json`, SpERT-style over the tagger's
   encoder, classes none + the 9 relation labels, masked to the pairs the spec allows.
 - **Event head**: `event_head.safetensors` + `event_config.json`, scores pairs of trigger mentions anywhere in
