@@ -31,7 +31,7 @@ import numpy as np
 
 from .data import ID2LABEL, LABEL2ID, TokenizedDoc
 from .lexicon import Lexicon
-from .places import location_pieces, places
+from .places import places
 from .normalize import (NUMBER_WORDS, RESULTATIVES, VAGUE_QUANTIFIERS, breakdown_after, figure_outcome, has_quantity,
                         predicate_outcome)
 from .schema import FIGURE_LABELS, TRIGGER_LABELS
@@ -248,7 +248,7 @@ def _negated(text: str, span: dict) -> bool:
 def _finish(tdoc: TokenizedDoc, spans: list[dict], lexicon: Lexicon | None = None) -> list[dict]:
     out = []
     tidy = tidy_spans(spans, tdoc.text)
-    for s in [piece for s in tidy for piece in (location_pieces(tdoc.text, s) if s["label"] == "LOCATION" else [s])]:
+    for s in tidy:
         if s["label"] in FIGURE_LABELS:
             s = _figure(tdoc.text, s)
         if s is not None and not _negated(tdoc.text, s):

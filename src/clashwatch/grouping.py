@@ -13,10 +13,10 @@ cluster, in text order):
   cluster's (not after "since", and before the publication year when that is known) parts it from the
   cluster; a conflict of linked times or places only parts it when the event head agrees (no mention of
   the cluster above 0.5); where several clusters are open to a mention, the head picks (the one holding
-  its most probable earlier mention). Measured on the seed cross-validation, and on the team's real articles where chaining every mention of a type beat the
-  head (issue 12): the head alone splits one flare-up into several records (it learned from synthetic
-  articles, most of which hold several episodes), the prior alone parts a toll from its clash when a
-  linked time looks like another date.
+  its most probable earlier mention). Measured on the seed cross-validation, and on the team's real
+  articles where chaining every mention of a type beat the head (issue 12): the head alone splits one
+  flare-up into several records (it learned from synthetic articles, most of which hold several
+  episodes), the prior alone parts a toll from its clash when a linked time looks like another date.
 
 Then every argument keeps, per event type, its link to the one event it is best linked to (the highest
 relation probability), and each later mention gets one `same_event` link to the closest earlier mention
@@ -198,10 +198,11 @@ def cluster_consensus(contexts: list[MentionContext], prob: dict[tuple[int, int]
     a year the cluster's sentences do not (`_names_other_year`: the spec's earlier-year episode; the
     head, trained on synthetic articles whose main episodes are mostly dated, kept seed 002's "In 2021,
     unprecedented clashes ... killed 50 people" in this week's clash at 0.88); a linked time or place
-    conflict keeps it out only when the head agrees (no mention of the cluster above `threshold`). Among the clusters it may join it joins
-    the one with its most probable earlier mention (the most recently started on a tie). A mention the
-    head keeps in a cluster despite a linked conflict adds its times and places to the cluster's, as in
-    the prior: a later mention of that other date then no longer conflicts."""
+    conflict keeps it out only when the head agrees (no mention of the cluster above `threshold`). Among
+    the clusters it may join it joins the one with its most probable earlier mention (the most recently
+    started on a tie). A mention the head keeps in a cluster despite a linked conflict adds its times and
+    places to the cluster's, as in the prior: a later mention of that other date then no longer
+    conflicts."""
     clusters: list[list[int]] = []
     for i, c in enumerate(contexts):
         best, best_p = None, -1.0

@@ -57,7 +57,7 @@ class Lexicon:
 
     @classmethod
     def from_documents(cls, docs: list[Document]) -> "Lexicon":
-        places: set[str] = set()
+        firsts: set[str] = set()  # the first words of annotated places ("Tajikistan")
         place_words: set[str] = set()  # whole places and the names of "Name + type" places
         modifiers: set[str] = set()
         and_names: set[str] = set()
@@ -69,13 +69,12 @@ class Lexicon:
                 if s.label in ("ACTOR", "LOCATION") and and_parts(s.text):
                     and_names.add(s.text)
                 if s.label == "LOCATION":
-                    places.add(s.text)
+                    firsts.add(words[0])
                     place_words.add(s.text)
                     if len(words) == 2 and words[1].lower() in TYPE_NOUNS:
                         place_words.add(words[0])
                 elif s.label in ("ACTOR", "WEAPON") and _is_modifier(words):
                     modifiers.add(words[0])
-        firsts = {p.split()[0] for p in places}
         demonyms = {w for w in modifiers if w not in place_words and w.lower() not in lower and len(w) >= _STEM
                     and any(p != w and p[:_STEM] == w[:_STEM] for p in firsts)}
         return cls(frozenset(demonyms), frozenset(and_names))

@@ -201,10 +201,19 @@ def _without_type_descriptions(text: str, spans: list[dict], lexicon: Lexicon | 
     return out
 
 
+def _pieces(text: str, span: dict, lexicon: Lexicon | None) -> list[dict]:
+    """An actor or a place parted at a possessive before a named place (places only), a spaced dash and a
+    coordination of two names; any other span as it is."""
+    pieces = location_pieces(text, span) if span["label"] == "LOCATION" else [span]
+    if span["label"] in NAME_LABELS:
+        pieces = [p for q in pieces for p in dash_pieces(text, q)]
+        pieces = [p for q in pieces for p in and_pieces(text, q, lexicon)]
+    return pieces
+
+
 def places(text: str, spans: list[dict], lexicon: Lexicon | None) -> list[dict]:
     """The spans, in order, with places and names as the module says."""
-    spans = [q for s in spans for p in (dash_pieces(text, s) if s["label"] in NAME_LABELS else [s])
-             for q in (and_pieces(text, p, lexicon) if p["label"] in NAME_LABELS else [p])]
+    spans = [p for s in spans for p in _pieces(text, s, lexicon)]
     spans = _with_type_nouns(text, _merge_borders(text, _name_roles(text, spans)))
     spans = [p for s in spans if (p := _named_place(text, s, lexicon) if s["label"] == "LOCATION" else s)]
     return _without_type_descriptions(text, spans, lexicon)
